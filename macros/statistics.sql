@@ -1,0 +1,36 @@
+{#- Wilson score interval for a proportion, on the percent scale, as Fingertips and
+    PHEindicatormethods compute it (z from var confidence_z, 95% by default).
+    Null where the denominator is null or zero. -#}
+
+{% macro wilson_bound(numerator, denominator, sign) -%}
+    case
+        when {{ denominator }} > 0 then
+            -- clamped to [0, 100]: at 0 or n the formula is exact only up to rounding
+            least(100.0, greatest(0.0, 100.0 * (
+                2 * {{ numerator }}
+                + {{ var('confidence_z') }} ^ 2
+                {{ sign }} {{ var('confidence_z') }} * sqrt(
+                    {{ var('confidence_z') }} ^ 2
+                    + 4 * {{ numerator }} * (1 - {{ numerator }}::double / {{ denominator }})
+                )
+            ) / (2 * ({{ denominator }} + {{ var('confidence_z') }} ^ 2))))
+    end
+{%- endmacro %}
+
+{% macro wilson_lower(numerator, denominator) -%}
+    {{ wilson_bound(numerator, denominator, '-') }}
+{%- endmacro %}
+
+{% macro wilson_upper(numerator, denominator) -%}
+    {{ wilson_bound(numerator, denominator, '+') }}
+{%- endmacro %}
+
+{#- higher / lower when the interval lies wholly above / below the benchmark. -#}
+{% macro compare_with_benchmark(ci_lower, ci_upper, benchmark_percent) -%}
+    case
+        when {{ benchmark_percent }} is null or {{ ci_lower }} is null then null
+        when {{ ci_lower }} > {{ benchmark_percent }} then 'higher'
+        when {{ ci_upper }} < {{ benchmark_percent }} then 'lower'
+        else 'similar'
+    end
+{%- endmacro %}

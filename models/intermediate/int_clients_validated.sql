@@ -1,0 +1,181 @@
+{#- One row per client kept from clients.csv, with every coded value matched to its code
+    list. A recorded value that cannot be used becomes 'Invalid' (or null for dates and
+    numbers) and its reason is kept in <field>_issue for audit.load_issues. -#}
+
+with
+
+clients as (
+
+    select * from {{ ref('stg_dcrs__clients') }}
+
+),
+
+triaged as (
+
+    select * from {{ ref('int_client_rows_triaged') }}
+
+),
+
+trainers as (
+
+    select * from {{ ref('int_health_trainers_validated') }}
+
+),
+
+manifest as (
+
+    select * from {{ ref('stg_dcrs__manifests') }}
+
+),
+
+code_keys as (
+
+    select * from {{ ref('int_code_lists_keyed') }}
+
+),
+
+kept as (
+
+    select clients.*
+    from clients
+    inner join triaged
+        on
+            clients.source_line = triaged.source_line
+            and triaged.rejection_reason is null
+
+),
+
+coded as (
+
+    select
+        kept.*,
+        manifest.service_code,
+        manifest.extract_date,
+        trainers.health_trainer_id as known_health_trainer_id,
+        gender_codes.category as gender_category,
+        ethnicity_codes.category as ethnicity_category,
+        disability_codes.category as disability_category,
+        quintile_codes.category as deprivation_quintile_category,
+        how_heard_codes.category as how_heard_category,
+        referral_codes.category as referral_source_category,
+        eligible_codes.category as eligible_category,
+        issue_codes.category as primary_health_issue_category,
+        signposted_codes.category as signposted_to_category,
+
+    from kept
+    cross join manifest
+    left join trainers on kept.health_trainer_id = trainers.health_trainer_id
+    {{ code_list_join('gender_codes', 'gender', 'kept.gender_key') }}
+    {{ code_list_join('ethnicity_codes', 'ethnicity', 'kept.ethnicity_key') }}
+    {{ code_list_join('disability_codes', 'disability', 'kept.disability_key') }}
+    {{ code_list_join('quintile_codes', 'deprivation_quintile', 'kept.deprivation_quintile_key') }}
+    {{ code_list_join('how_heard_codes', 'how_heard', 'kept.how_heard_key') }}
+    {{ code_list_join('referral_codes', 'referral_source', 'kept.referral_source_key') }}
+    {{ code_list_join('eligible_codes', 'eligible', 'kept.eligible_key') }}
+    {{ code_list_join('issue_codes', 'primary_health_issue', 'kept.primary_health_issue_key') }}
+    {{ code_list_join('signposted_codes', 'signposted_to', 'kept.signposted_to_key') }}
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            when health_trainer_id is not null and known_health_trainer_id is null
+                then 'not a health_trainer_id of health_trainers.csv'
+        end as health_trainer_id_issue,
+        {{ code_list_issue('gender_key', 'gender_category', 'gender') }} as gender_issue,
+        {{ code_list_issue('ethnicity_key', 'ethnicity_category', 'ethnicity') }}
+            as ethnicity_issue,
+        {{ code_list_issue('disability_key', 'disability_category', 'disability') }}
+            as disability_issue,
+        case
+            when deprivation_quintile_key is not null and deprivation_quintile_category is null
+                then 'not a quintile from 1 to 5'
+        end as deprivation_quintile_issue,
+        {{ code_list_issue('how_heard_key', 'how_heard_category', 'how_heard') }}
+            as how_heard_issue,
+        {{ code_list_issue('referral_source_key', 'referral_source_category', 'referral_source') }}
+            as referral_source_issue,
+        {{ code_list_issue('eligible_key', 'eligible_category', 'eligible') }} as eligible_issue,
+        {{ date_issue('initial_assessment_date_value', 'initial_assessment_date') }}
+            as initial_assessment_date_issue,
+        {{ code_list_issue(
+            'primary_health_issue_key', 'primary_health_issue_category', 'primary_health_issue'
+        ) }} as primary_health_issue_issue,
+        {{ number_issue(
+            'bmi_value', 'bmi', var('bmi_min'), var('bmi_max'),
+            var('bmi_min') ~ ' to ' ~ var('bmi_max')
+        ) }} as bmi_issue,
+        {{ code_list_issue('signposted_to_key', 'signposted_to_category', 'signposted_to') }}
+            as signposted_to_issue,
+
+    from coded
+
+),
+
+{#- A recorded value: its category; a value that failed validation: 'Invalid';
+    blank: null (not recorded). -#}
+final as (
+
+    select
+        service_code,
+        extract_date,
+        client_id,
+        source_line,
+        registration_date,
+        date_trunc('month', registration_date)::date as registration_month,
+        health_trainer_id,
+        {{ coded_value('gender_category', 'gender_issue') }} as gender,
+        date_of_birth_status,
+        age_at_registration,
+        {{ coded_value('ethnicity_category', 'ethnicity_issue') }} as ethnicity,
+        {{ coded_value('disability_category', 'disability_issue') }} as disability,
+        postcode_status,
+        postcode_district,
+        ward_value as ward_name,
+        ward_key,
+        {{ coded_value('deprivation_quintile_category', 'deprivation_quintile_issue') }} as deprivation_quintile,
+        {{ coded_value('how_heard_category', 'how_heard_issue') }} as how_heard,
+        {{ coded_value('referral_source_category', 'referral_source_issue') }} as referral_source,
+        referral_source_other,
+        {{ coded_value('eligible_category', 'eligible_issue') }} as eligibility,
+        coalesce(eligible_category = 'Eligible', false) as is_eligible,
+        {{ usable('initial_assessment_date', 'initial_assessment_date_issue') }}
+            as initial_assessment_date,
+        {{ coded_value('primary_health_issue_category', 'primary_health_issue_issue') }} as primary_health_issue,
+        {{ usable('bmi', 'bmi_issue') }} as bmi,
+        {{ coded_value('signposted_to_category', 'signposted_to_issue') }} as signposted_to,
+        -- what was recorded, and why it could not be used (null: usable or blank)
+        health_trainer_id_issue,
+        gender_value,
+        gender_issue,
+        date_of_birth_issue,
+        ethnicity_value,
+        ethnicity_issue,
+        disability_value,
+        disability_issue,
+        postcode_issue,
+        deprivation_quintile_value,
+        deprivation_quintile_issue,
+        how_heard_value,
+        how_heard_issue,
+        referral_source_value,
+        referral_source_issue,
+        eligible_value,
+        eligible_issue,
+        initial_assessment_date_value,
+        initial_assessment_date_issue,
+        primary_health_issue_value,
+        primary_health_issue_issue,
+        bmi_value,
+        bmi_issue,
+        signposted_to_value,
+        signposted_to_issue,
+
+    from checked
+
+)
+
+select * from final

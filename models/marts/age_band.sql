@@ -1,0 +1,1 @@
+{{ measure_table('age_band') }}

@@ -1,0 +1,1 @@
+{{ measure_table('general_health_change') }}

@@ -1,0 +1,1 @@
+{{ measure_table('goal_outcome') }}

@@ -1,0 +1,1 @@
+{{ measure_table('how_heard') }}

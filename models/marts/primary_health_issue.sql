@@ -1,0 +1,1 @@
+{{ measure_table('primary_health_issue') }}

@@ -1,0 +1,1 @@
+{{ measure_table('self_efficacy_change') }}

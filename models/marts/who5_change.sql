@@ -1,0 +1,1 @@
+{{ measure_table('who5_change') }}

@@ -1,0 +1,1 @@
+"""DCRS reporting pipeline."""

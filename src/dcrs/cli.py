@@ -1,0 +1,93 @@
+"""The ``dcrs`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dcrs import pipeline
+from dcrs.load import ExportError
+
+app = typer.Typer(
+    help=(
+        "Reporting pipeline for NHS Health Trainer services: turns a DCRS export into the "
+        "measures of the service evaluation, with benchmarks, confidence intervals and "
+        "data-capture figures, in a DuckDB warehouse (schema `marts`)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EXIT_UNTRUSTED_EXPORT = 2
+EXIT_BUILD_FAILED = 3
+
+
+@app.callback()
+def main() -> None:
+    """Run `dcrs COMMAND --help` for the options of each command."""
+
+
+@app.command()
+def run(
+    export: Annotated[
+        Path,
+        typer.Option(
+            help="Folder holding one DCRS export (manifest.json and four CSV files).",
+            file_okay=False,
+        ),
+    ] = pipeline.DEFAULT_EXPORT,
+    warehouse: Annotated[
+        Path,
+        typer.Option(
+            help="DuckDB file to publish. It is replaced only when the whole run succeeds.",
+            dir_okay=False,
+        ),
+    ] = pipeline.DEFAULT_WAREHOUSE,
+) -> None:
+    """Load an export, build every model and run every dbt test, then publish.
+
+    Exits 0 when the marts are built and published; 2 when the export cannot be trusted
+    (missing file or column, unreadable manifest, row count differing from the manifest,
+    undecodable file); 3 when a model or data test fails. On any failure the published
+    warehouse is left as it was.
+
+    Rows that cannot be used, and values that count as Invalid, are listed in the
+    warehouse's table audit.load_issues (file, line, column, value, reason);
+    audit.load_reconciliation shows rows read = rows staged + rows rejected per file.
+    """
+    try:
+        summary = pipeline.run(export, warehouse, echo=typer.echo)
+    except ExportError as error:
+        typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
+        typer.secho(
+            "Nothing was published; the last good warehouse was left as it was.", err=True
+        )
+        raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
+    except pipeline.BuildError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        typer.secho("The last good warehouse was left as it was.", err=True)
+        raise typer.Exit(EXIT_BUILD_FAILED) from error
+
+    typer.echo("")
+    typer.secho(
+        f"Published {summary.warehouse} ({summary.service_code}, extract "
+        f"{summary.extract_date}) in {summary.seconds:.1f} s",
+        fg=typer.colors.GREEN,
+    )
+    for item in summary.files:
+        typer.echo(
+            f"  {item.file_name:<22} read {item.rows_read:>8}  staged {item.rows_staged:>8}"
+            f"  rejected {item.rows_rejected:>6}  ({item.encoding})"
+        )
+    typer.echo(
+        f"  rows loaded {summary.rows_staged}, rows rejected {summary.rows_rejected}, "
+        f"values counted as Invalid {summary.values_invalid}"
+    )
+    typer.echo(
+        f"  measures built {summary.measures_built} ({summary.mart_rows} rows in "
+        "marts.measure_breakdown)"
+    )
+    if summary.rows_rejected or summary.values_invalid:
+        typer.echo("  see audit.load_issues for each rejected row and unusable value")

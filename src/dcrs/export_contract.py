@@ -1,0 +1,58 @@
+"""The DCRS export contract (shared/spec/dcrs-export.md) as data: files, tables, columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One CSV file of an export and the raw table it loads into."""
+
+    file_name: str
+    table: str
+    columns: tuple[str, ...]
+
+
+CLIENT_COLUMNS = (
+    "client_id",
+    "health_trainer_id",
+    "registration_date",
+    "gender",
+    "date_of_birth",
+    "ethnicity",
+    "disability",
+    "postcode",
+    "ward",
+    "deprivation_quintile",
+    "how_heard",
+    "referral_source",
+    "referral_source_other",
+    "eligible",
+    "initial_assessment_date",
+    "primary_health_issue",
+    "bmi",
+    "signposted_to",
+)
+
+EXPORT_FILES = (
+    ExportFile("clients.csv", "clients", CLIENT_COLUMNS),
+    ExportFile(
+        "goals.csv",
+        "goals",
+        ("goal_id", "client_id", "goal_set_date", "goal", "outcome", "outcome_date"),
+    ),
+    ExportFile(
+        "wellbeing_scores.csv",
+        "wellbeing_scores",
+        ("client_id", "instrument", "stage", "score", "recorded_date"),
+    ),
+    ExportFile(
+        "health_trainers.csv",
+        "health_trainers",
+        ("health_trainer_id", "role", "locality", "wte", "start_date", "end_date"),
+    ),
+)
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_KEYS = ("service_code", "service_name", "extract_date", "row_counts")
