@@ -84,7 +84,7 @@ trainer_figures as (
     select
         service_code,
         count(*) filter (where is_in_post) as health_trainers_in_post,
-        sum(wte) filter (where is_in_post) as total_wte,
+        sum(wte) filter (where is_in_post)::double as total_wte,
     from trainers
     group by service_code
 

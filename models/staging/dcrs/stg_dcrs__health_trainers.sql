@@ -15,7 +15,7 @@ renamed as (
         {{ label_key('role') }} as role_key,
         {{ clean_text('locality') }} as locality,
         {{ clean_text('wte') }} as wte_value,
-        try_cast(trim(wte) as double) as wte,
+        try_cast(trim(wte) as decimal(9, 3)) as wte,
         {{ clean_text('start_date') }} as start_date_value,
         {{ parse_uk_date('start_date') }} as start_date,
         {{ clean_text('end_date') }} as end_date_value,

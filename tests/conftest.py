@@ -1,0 +1,55 @@
+"""Shared fixtures: the real `dcrs` command, real DuckDB files, the bundled sample."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_EXPORT = ROOT / "data" / "sample" / "kc-2010-08-31"
+SHARED = Path(os.environ.get("DCRS_SHARED_DIR", ROOT.parent / "shared"))
+DCRS = Path(sys.executable).with_name("dcrs")
+
+
+def run_dcrs(export: Path, warehouse: Path) -> subprocess.CompletedProcess[str]:
+    """Run `dcrs run` in a fresh process, as a user would."""
+    return subprocess.run(
+        [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample export, run through the whole pipeline once per session."""
+    warehouse = tmp_path_factory.mktemp("sample") / "dcrs.duckdb"
+    result = run_dcrs(SAMPLE_EXPORT, warehouse)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return warehouse
+
+
+@pytest.fixture
+def query(sample_warehouse: Path) -> Callable[..., list[tuple]]:
+    def run_query(sql: str, parameters: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+            return con.execute(sql, parameters or []).fetchall()
+
+    return run_query
+
+
+@pytest.fixture
+def export_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample export, for tests that damage it."""
+    target = tmp_path / "export"
+    shutil.copytree(SAMPLE_EXPORT, target)
+    return target
