@@ -23,6 +23,7 @@ import duckdb
 from dcrs.export_contract import EXPORT_FILES, MANIFEST_FILE, MANIFEST_KEYS, ExportFile
 
 CHUNK_BYTES = 16 * 1024 * 1024
+NULL_SENTINEL = "\x1fdcrs-no-value\x1f"
 # C0 control characters other than tab, line feed and carriage return never occur in a
 # genuine export; finding one means the bytes are not text in the encoding we tried.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -179,6 +180,29 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _read_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, readable: Path, options: str
+) -> None:
+    """Read a CSV into the temporary table _file_rows, every field as text."""
+    statement = (
+        "create or replace temp table _file_rows as "
+        f"select * from read_csv({_sql_text(str(readable))}, {options}"
+    )
+    try:
+        try:
+            con.execute(statement + ")")
+        except duckdb.Error as error:
+            # DuckDB's parallel reader cannot pad rows when a quoted field holds a line
+            # break; such files are read on one thread.
+            if "quoted new lines" not in str(error):
+                raise
+            con.execute(statement + ", parallel = false)")
+    except duckdb.Error as error:
+        detail = str(error).splitlines()
+        summary = "; ".join(line.strip() for line in detail[:3] if line.strip())
+        raise ExportError(path, f"is not a well-formed CSV file: {summary}") from error
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     export_dir: Path,
@@ -200,27 +224,34 @@ def load_file(
         raise ExportError(path, f"line 1: required column {', '.join(missing)} is missing")
     extra = [name for name in header if name not in export_file.columns]
 
-    positional = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(len(header)))
-    selected = ",\n        ".join(
-        f"c{header.index(name)} as {name}" for name in export_file.columns
+    # One column more than the header, padded with null: a row with too many fields fills
+    # it, a row with too few leaves a null. Empty fields read as '' (the null string is a
+    # sentinel), so a trailing empty field is told apart from a missing one.
+    width = len(header)
+    positional = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(width + 1))
+    options = (
+        f"header = true, columns = {{{positional}}}, delim = ',', quote = '\"', "
+        "escape = '\"', auto_detect = false, strict_mode = true, null_padding = true, "
+        f"nullstr = {_sql_text(NULL_SENTINEL)}"
     )
-    try:
-        con.execute(
-            f"""
-            create or replace temp table _file_rows as
-            select * from read_csv(
-                {_sql_text(str(readable))},
-                header = true, columns = {{{positional}}}, delim = ',', quote = '"',
-                escape = '"', auto_detect = false, strict_mode = true
-            )
-            """
-        )
-    except duckdb.Error as error:
-        detail = str(error).splitlines()
-        summary = "; ".join(line.strip() for line in detail[:3] if line.strip())
-        raise ExportError(path, f"is not a well-formed CSV file: {summary}") from error
+    _read_rows(con, path, readable, options)
+    shape = con.execute(
+        f"""
+        select
+            min(rowid) filter (where c{width} is not null) + 2,
+            min(rowid) filter (where {" or ".join(f"c{i} is null" for i in range(width))}) + 2
+        from _file_rows
+        """
+    ).fetchone()
+    if shape[0] is not None:
+        raise ExportError(path, f"line {shape[0]}: more fields than the {width} in the header")
+    if shape[1] is not None:
+        raise ExportError(path, f"line {shape[1]}: fewer fields than the {width} in the header")
+    selected = ",\n            ".join(
+        f"nullif(c{header.index(name)}, '') as {name}" for name in export_file.columns
+    )
     # rowid follows insertion order, which the CSV reader preserves: line = rowid + 2
-    # (line 1 is the header).
+    # (line 1 is the header; a quoted field holding a line break shifts later lines).
     con.execute(
         f"""
         create or replace table raw.{export_file.table} as

@@ -1,0 +1,35 @@
+# Everything runs from the locked environment in .venv (uv.lock); `make setup` creates it
+# and is safe to re-run.
+UV_VERSION := 0.13.9
+PYTHON ?= python3
+VENV := .venv
+export DBT_PROFILES_DIR := $(CURDIR)
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: setup run test lint format sample clean
+
+setup:
+	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(PYTHON) -m uv sync --frozen --python $(PYTHON)
+
+run: setup
+	$(VENV)/bin/dcrs run
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check src tests scripts flows
+	$(VENV)/bin/ruff format --check src tests scripts flows
+	$(VENV)/bin/sqlfluff lint models macros tests/dbt
+
+format: setup
+	$(VENV)/bin/ruff format src tests scripts flows
+	$(VENV)/bin/ruff check --fix src tests scripts flows
+
+sample: setup
+	$(VENV)/bin/python scripts/make_sample_export.py
+
+clean:
+	rm -rf target logs warehouse .pytest_cache

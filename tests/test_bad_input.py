@@ -1,0 +1,236 @@
+"""Each class of bad input in the export contract gets its documented outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import run_dcrs
+from exports import read_rows, set_row_count, write_rows
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def published(sample_warehouse: Path, tmp_path: Path) -> Path:
+    """A warehouse published by an earlier good run."""
+    warehouse = tmp_path / "published" / "dcrs.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(sample_warehouse, warehouse)
+    return warehouse
+
+
+def drop_column(export: Path, file_name: str, column: str) -> None:
+    rows = read_rows(export, file_name)
+    columns = [name for name in rows[0] if name != column]
+    write_rows(export, file_name, rows, columns=columns)
+
+
+def remove_last_row(export: Path, file_name: str) -> None:
+    rows = read_rows(export, file_name)
+    write_rows(export, file_name, rows[:-1], update_manifest=False)
+
+
+def corrupt_bytes(export: Path, file_name: str) -> None:
+    path = export / file_name
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b",", b",\x81\x9d", 1)
+    path.write_bytes(b"\n".join(lines))
+
+
+UNTRUSTED = {
+    "missing file": (
+        lambda export: (export / "goals.csv").unlink(),
+        "goals.csv: required file is missing",
+    ),
+    "missing column": (
+        lambda export: drop_column(export, "clients.csv", "bmi"),
+        "clients.csv: line 1: required column bmi is missing",
+    ),
+    "row count differs from the manifest": (
+        lambda export: remove_last_row(export, "goals.csv"),
+        "goals.csv: holds 255 data rows but manifest.json says 256",
+    ),
+    "undecodable file": (
+        lambda export: corrupt_bytes(export, "clients.csv"),
+        "clients.csv: cannot be decoded as UTF-8 or Windows-1252 (first undecodable byte on line 6)",
+    ),
+    "missing manifest": (
+        lambda export: (export / "manifest.json").unlink(),
+        "manifest.json: the manifest is missing",
+    ),
+    "unreadable manifest": (
+        lambda export: (export / "manifest.json").write_text("{not json"),
+        "manifest.json: the manifest cannot be read as JSON",
+    ),
+    "manifest without a count": (
+        lambda export: (export / "manifest.json").write_text(
+            json.dumps({"service_code": "KC", "service_name": "x",
+                        "extract_date": "2010-08-31", "row_counts": {}})
+        ),
+        "row_counts has no whole-number count for clients.csv",
+    ),
+    "malformed CSV row": (
+        lambda export: (export / "health_trainers.csv").write_text(
+            (export / "health_trainers.csv").read_text().replace("North", "North,extra", 1)
+        ),
+        "health_trainers.csv: line 2: more fields than the 6 in the header",
+    ),
+    "CSV row with too few fields": (
+        lambda export: (export / "goals.csv").write_text(
+            (export / "goals.csv").read_text().replace("\r\n", "\n").replace(
+                "\n", "\nG0000,KC001014\n", 1)
+        ) or set_row_count(export, "goals.csv", 257),
+        "goals.csv: line 2: fewer fields than the 6 in the header",
+    ),
+    "unterminated quote": (
+        lambda export: (export / "goals.csv").write_text(
+            (export / "goals.csv").read_text().replace(",Achieved", ',"Achieved', 1)
+        ),
+        "goals.csv: is not a well-formed CSV file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNTRUSTED))
+def test_untrusted_export_is_refused_and_publishes_nothing(case, export_copy, published):
+    damage, message = UNTRUSTED[case]
+    before = digest(published)
+    damage(export_copy)
+    result = run_dcrs(export_copy, published)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Export cannot be trusted" in result.stderr
+    assert message in result.stderr
+    assert "last good warehouse was left as it was" in result.stderr
+    assert digest(published) == before
+    assert sorted(path.name for path in published.parent.iterdir()) == ["dcrs.duckdb"]
+
+
+def test_first_run_with_untrusted_export_creates_no_warehouse(export_copy, tmp_path):
+    (export_copy / "goals.csv").unlink()
+    warehouse = tmp_path / "new" / "dcrs.duckdb"
+    result = run_dcrs(export_copy, warehouse)
+    assert result.returncode == 2
+    assert not warehouse.exists()
+
+
+@pytest.fixture(scope="module")
+def damaged_rows_run(tmp_path_factory, sample_warehouse):
+    """One export holding every class of unusable row and value, run once."""
+    from conftest import SAMPLE_EXPORT
+
+    export = tmp_path_factory.mktemp("damaged") / "export"
+    shutil.copytree(SAMPLE_EXPORT, export)
+    clients = read_rows(export, "clients.csv")
+    first, second, third, fourth = clients[0], clients[1], clients[2], clients[3]
+    # line 2 is clients[0]
+    duplicate = {**first, "gender": "Male"}  # a later row with the same key wins
+    second["registration_date"] = "31/02/2010"  # unparseable: row rejected
+    third["eligible"] = "Yes"
+    third["bmi"] = "95.0"  # out of range: value Invalid
+    fourth["gender"] = "Femail"  # in no code list: value Invalid
+    fourth["initial_assessment_date"] = "2010-04-01"  # not DD/MM/YYYY: value listed
+    write_rows(export, "clients.csv", [*clients, duplicate])
+
+    goals = read_rows(export, "goals.csv")
+    orphan = {**goals[0], "goal_id": "G9999", "client_id": "KC999999"}
+    write_rows(export, "goals.csv", [*goals, orphan])
+
+    warehouse = export.parent / "dcrs.duckdb"
+    result = run_dcrs(export, warehouse)
+    return {
+        "result": result,
+        "warehouse": warehouse,
+        "clients": clients,
+        "goals": goals,
+        "scores": read_rows(export, "wellbeing_scores.csv"),
+        "second_id": second["client_id"],
+        "first": first,
+    }
+
+
+def issues(run, file_name: str) -> list[tuple]:
+    with duckdb.connect(str(run["warehouse"]), read_only=True) as con:
+        return con.execute(
+            "select line, column_name, value, reason, outcome from audit.load_issues "
+            "where file_name = ? order by line, column_name",
+            [file_name],
+        ).fetchall()
+
+
+def test_unusable_rows_and_values_do_not_stop_the_run(damaged_rows_run):
+    result = damaged_rows_run["result"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    second_id = damaged_rows_run["second_id"]
+    dependent = [row for row in damaged_rows_run["goals"] + damaged_rows_run["scores"]
+                 if row["client_id"] == second_id]
+    # two client rows, the goals and scores of the rejected client, and the orphan goal
+    assert f"rows rejected {2 + len(dependent) + 1}," in result.stdout
+
+
+def test_every_row_is_staged_or_listed(damaged_rows_run):
+    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+        rows = con.execute(
+            "select file_name, rows_read, rows_staged, rows_rejected, reconciles "
+            "from audit.load_reconciliation order by file_name"
+        ).fetchall()
+    for file_name, read, staged, rejected, reconciles in rows:
+        assert read == staged + rejected, file_name
+        assert reconciles, file_name
+    assert rows[0][:4] == ("clients.csv", 117, 115, 2)
+
+
+def test_duplicate_key_keeps_the_later_row(damaged_rows_run):
+    client_issues = issues(damaged_rows_run, "clients.csv")
+    first_id = damaged_rows_run["first"]["client_id"]
+    assert (2, "client_id", first_id, "duplicate client_id: line 118 is kept instead",
+            "row rejected") in client_issues
+    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+        (gender,) = con.execute(
+            "select gender from intermediate.int_clients_validated where client_id = ?",
+            [first_id],
+        ).fetchone()
+    assert gender == "Male"
+
+
+def test_unparseable_registration_date_rejects_the_row(damaged_rows_run):
+    assert (3, "registration_date", "31/02/2010",
+            "registration_date is not a DD/MM/YYYY date", "row rejected") in issues(
+        damaged_rows_run, "clients.csv")
+
+
+def test_goals_of_a_rejected_client_and_orphan_goals_are_listed(damaged_rows_run):
+    goal_issues = issues(damaged_rows_run, "goals.csv")
+    orphan_line = len(damaged_rows_run["goals"]) + 2
+    assert (orphan_line, "client_id", "KC999999", "client_id KC999999 is not a staged client",
+            "row rejected") in goal_issues
+    second_id = damaged_rows_run["second_id"]
+    second_goals = [goal for goal in damaged_rows_run["goals"] if goal["client_id"] == second_id]
+    listed = [issue for issue in goal_issues if issue[2] == second_id]
+    assert len(listed) == len(second_goals)
+
+
+def test_out_of_range_bmi_and_unknown_label_count_as_invalid(damaged_rows_run):
+    client_issues = issues(damaged_rows_run, "clients.csv")
+    assert (4, "bmi", "95.0", "outside 12 to 90", "value counted as Invalid") in client_issues
+    assert (5, "gender", "Femail", "not in the gender code list",
+            "value counted as Invalid") in client_issues
+    assert (5, "initial_assessment_date", "2010-04-01", "not a DD/MM/YYYY date",
+            "value counted as Invalid") in client_issues
+    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+        invalid = dict(con.execute(
+            "select measure_id, n from marts.measure_breakdown where category = 'Invalid' "
+            "and measure_id in ('bmi_band', 'gender')"
+        ).fetchall())
+        (denominator,) = con.execute(
+            "select distinct denominator from marts.measure_breakdown "
+            "where measure_id = 'gender' and category = 'Female'"
+        ).fetchone()
+    assert invalid == {"bmi_band": 1, "gender": 1}
+    assert denominator == 114  # 115 staged clients less the Invalid one

@@ -1,0 +1,87 @@
+"""The Wilson interval and benchmark comparison macros, compiled by dbt and run in DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import ROOT, SHARED
+
+REFERENCE = SHARED / "reference" / "wilson-phe-indicator-methods.csv"
+
+
+def compile_sql(sql: str, tmp_path: Path) -> str:
+    """Compile an inline query with the project's macros, as dbt does for the models."""
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [str(dbt), "compile", "--quiet", "--inline", sql, "--project-dir", str(ROOT),
+         "--profiles-dir", str(ROOT), "--target-path", str(tmp_path / "target"),
+         "--log-path", str(tmp_path / "logs")],
+        capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "DCRS_WAREHOUSE": str(tmp_path / "compile.duckdb")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def interval_sql(tmp_path_factory) -> str:
+    return compile_sql(
+        "select numerator, denominator, "
+        "{{ wilson_lower('numerator', 'denominator') }} as ci_lower, "
+        "{{ wilson_upper('numerator', 'denominator') }} as ci_upper, "
+        "{{ compare_with_benchmark(wilson_lower('numerator', 'denominator'), "
+        "wilson_upper('numerator', 'denominator'), 'benchmark') }} as comparison "
+        "from cases",
+        tmp_path_factory.mktemp("compile"),
+    )
+
+
+def evaluate(interval_sql: str, cases: list[tuple]) -> list[tuple]:
+    with duckdb.connect() as con:
+        con.execute(
+            "create table cases (numerator bigint, denominator bigint, benchmark double)"
+        )
+        con.executemany("insert into cases values (?, ?, ?)", cases)
+        return con.execute(interval_sql).fetchall()
+
+
+def reference_rows() -> list[dict]:
+    with REFERENCE.open() as handle:
+        return list(csv.DictReader(line for line in handle if not line.startswith("#")))
+
+
+def test_reference_file_is_present():
+    assert len(reference_rows()) >= 8
+
+
+@pytest.mark.parametrize("row", reference_rows(), ids=lambda row: f"{row['numerator']}/{row['denominator']}")
+def test_wilson_matches_phe_indicator_methods(interval_sql, row):
+    ((_, _, lower, upper, _),) = evaluate(
+        interval_sql, [(int(row["numerator"]), int(row["denominator"]), None)]
+    )
+    assert lower == pytest.approx(float(row["lower_95"]), rel=1e-6)
+    assert upper == pytest.approx(float(row["upper_95"]), rel=1e-6)
+
+
+def test_wilson_edge_cases(interval_sql):
+    (none, all_, empty) = evaluate(interval_sql, [(0, 10, None), (10, 10, None), (0, 0, None)])
+    assert none[2] == 0.0
+    assert none[3] == pytest.approx(27.753279, rel=1e-6)
+    assert all_[2] == pytest.approx(72.246721, rel=1e-6)
+    assert all_[3] == 100.0
+    assert empty[2] is None and empty[3] is None
+
+
+def test_comparison_on_both_sides_of_a_benchmark(interval_sql):
+    # 20/100: interval 13.34 to 28.88
+    results = evaluate(
+        interval_sql,
+        [(20, 100, 13.0), (20, 100, 13.4), (20, 100, 28.8), (20, 100, 29.0), (20, 100, None)],
+    )
+    assert [row[4] for row in results] == ["higher", "similar", "similar", "lower", None]
