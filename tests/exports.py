@@ -50,18 +50,31 @@ def write_export(
     """A whole export from a few rows; blank columns are filled with ''."""
     export.mkdir(parents=True, exist_ok=True)
     trainers = trainers or [
-        {"health_trainer_id": "HT01", "role": "Health Trainer", "locality": "North",
-         "wte": "1.0", "start_date": "01/03/2010", "end_date": ""},
+        {
+            "health_trainer_id": "HT01",
+            "role": "Health Trainer",
+            "locality": "North",
+            "wte": "1.0",
+            "start_date": "01/03/2010",
+            "end_date": "",
+        },
     ]
-    (export / "manifest.json").write_text(json.dumps({
-        "service_code": "KC",
-        "service_name": "Kensington and Chelsea Health Trainer Service",
-        "extract_date": extract_date,
-        "row_counts": {},
-    }))
-    for file_name, rows in (("clients.csv", clients), ("goals.csv", list(goals)),
-                            ("wellbeing_scores.csv", list(scores)),
-                            ("health_trainers.csv", trainers)):
+    (export / "manifest.json").write_text(
+        json.dumps(
+            {
+                "service_code": "KC",
+                "service_name": "Kensington and Chelsea Health Trainer Service",
+                "extract_date": extract_date,
+                "row_counts": {},
+            }
+        )
+    )
+    for file_name, rows in (
+        ("clients.csv", clients),
+        ("goals.csv", list(goals)),
+        ("wellbeing_scores.csv", list(scores)),
+        ("health_trainers.csv", trainers),
+    ):
         write_rows(export, file_name, rows)
     return export
 
@@ -69,12 +82,24 @@ def write_export(
 def client(client_id: str, **values: str) -> dict[str, str]:
     """A valid, fully recorded client; keyword arguments override fields."""
     row = {
-        "client_id": client_id, "health_trainer_id": "HT01", "registration_date": "15/03/2010",
-        "gender": "Female", "date_of_birth": "01/01/1970", "ethnicity": "White - British",
-        "disability": "Not disabled", "postcode": "W10 5AB", "ward": "Golborne",
-        "deprivation_quintile": "1", "how_heard": "Word of mouth", "referral_source": "Self",
-        "referral_source_other": "", "eligible": "Yes", "initial_assessment_date": "16/03/2010",
-        "primary_health_issue": "Diet", "bmi": "27.5", "signposted_to": "Not required",
+        "client_id": client_id,
+        "health_trainer_id": "HT01",
+        "registration_date": "15/03/2010",
+        "gender": "Female",
+        "date_of_birth": "01/01/1970",
+        "ethnicity": "White - British",
+        "disability": "Not disabled",
+        "postcode": "W10 5AB",
+        "ward": "Golborne",
+        "deprivation_quintile": "1",
+        "how_heard": "Word of mouth",
+        "referral_source": "Self",
+        "referral_source_other": "",
+        "eligible": "Yes",
+        "initial_assessment_date": "16/03/2010",
+        "primary_health_issue": "Diet",
+        "bmi": "27.5",
+        "signposted_to": "Not required",
     }
     row.update(values)
     return row

@@ -59,7 +59,8 @@ UNTRUSTED = {
     ),
     "undecodable file": (
         lambda export: corrupt_bytes(export, "clients.csv"),
-        "clients.csv: cannot be decoded as UTF-8 or Windows-1252 (first undecodable byte on line 6)",
+        "clients.csv: cannot be decoded as UTF-8 or Windows-1252 "
+        "(first undecodable byte on line 6)",
     ),
     "missing manifest": (
         lambda export: (export / "manifest.json").unlink(),
@@ -71,8 +72,14 @@ UNTRUSTED = {
     ),
     "manifest without a count": (
         lambda export: (export / "manifest.json").write_text(
-            json.dumps({"service_code": "KC", "service_name": "x",
-                        "extract_date": "2010-08-31", "row_counts": {}})
+            json.dumps(
+                {
+                    "service_code": "KC",
+                    "service_name": "x",
+                    "extract_date": "2010-08-31",
+                    "row_counts": {},
+                }
+            )
         ),
         "row_counts has no whole-number count for clients.csv",
     ),
@@ -83,10 +90,15 @@ UNTRUSTED = {
         "health_trainers.csv: line 2: more fields than the 6 in the header",
     ),
     "CSV row with too few fields": (
-        lambda export: (export / "goals.csv").write_text(
-            (export / "goals.csv").read_text().replace("\r\n", "\n").replace(
-                "\n", "\nG0000,KC001014\n", 1)
-        ) or set_row_count(export, "goals.csv", 257),
+        lambda export: (
+            (export / "goals.csv").write_text(
+                (export / "goals.csv")
+                .read_text()
+                .replace("\r\n", "\n")
+                .replace("\n", "\nG0000,KC001014\n", 1)
+            )
+            or set_row_count(export, "goals.csv", 257)
+        ),
         "goals.csv: line 2: fewer fields than the 6 in the header",
     ),
     "unterminated quote": (
@@ -168,8 +180,11 @@ def test_unusable_rows_and_values_do_not_stop_the_run(damaged_rows_run):
     result = damaged_rows_run["result"]
     assert result.returncode == 0, result.stdout + result.stderr
     second_id = damaged_rows_run["second_id"]
-    dependent = [row for row in damaged_rows_run["goals"] + damaged_rows_run["scores"]
-                 if row["client_id"] == second_id]
+    dependent = [
+        row
+        for row in damaged_rows_run["goals"] + damaged_rows_run["scores"]
+        if row["client_id"] == second_id
+    ]
     # two client rows, the goals and scores of the rejected client, and the orphan goal
     assert f"rows rejected {2 + len(dependent) + 1}," in result.stdout
 
@@ -189,8 +204,13 @@ def test_every_row_is_staged_or_listed(damaged_rows_run):
 def test_duplicate_key_keeps_the_later_row(damaged_rows_run):
     client_issues = issues(damaged_rows_run, "clients.csv")
     first_id = damaged_rows_run["first"]["client_id"]
-    assert (2, "client_id", first_id, "duplicate client_id: line 118 is kept instead",
-            "row rejected") in client_issues
+    assert (
+        2,
+        "client_id",
+        first_id,
+        "duplicate client_id: line 118 is kept instead",
+        "row rejected",
+    ) in client_issues
     with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
         (gender,) = con.execute(
             "select gender from intermediate.int_clients_validated where client_id = ?",
@@ -200,16 +220,25 @@ def test_duplicate_key_keeps_the_later_row(damaged_rows_run):
 
 
 def test_unparseable_registration_date_rejects_the_row(damaged_rows_run):
-    assert (3, "registration_date", "31/02/2010",
-            "registration_date is not a DD/MM/YYYY date", "row rejected") in issues(
-        damaged_rows_run, "clients.csv")
+    assert (
+        3,
+        "registration_date",
+        "31/02/2010",
+        "registration_date is not a DD/MM/YYYY date",
+        "row rejected",
+    ) in issues(damaged_rows_run, "clients.csv")
 
 
 def test_goals_of_a_rejected_client_and_orphan_goals_are_listed(damaged_rows_run):
     goal_issues = issues(damaged_rows_run, "goals.csv")
     orphan_line = len(damaged_rows_run["goals"]) + 2
-    assert (orphan_line, "client_id", "KC999999", "client_id KC999999 is not a staged client",
-            "row rejected") in goal_issues
+    assert (
+        orphan_line,
+        "client_id",
+        "KC999999",
+        "client_id KC999999 is not a staged client",
+        "row rejected",
+    ) in goal_issues
     second_id = damaged_rows_run["second_id"]
     second_goals = [goal for goal in damaged_rows_run["goals"] if goal["client_id"] == second_id]
     listed = [issue for issue in goal_issues if issue[2] == second_id]
@@ -219,15 +248,27 @@ def test_goals_of_a_rejected_client_and_orphan_goals_are_listed(damaged_rows_run
 def test_out_of_range_bmi_and_unknown_label_count_as_invalid(damaged_rows_run):
     client_issues = issues(damaged_rows_run, "clients.csv")
     assert (4, "bmi", "95.0", "outside 12 to 90", "value counted as Invalid") in client_issues
-    assert (5, "gender", "Femail", "not in the gender code list",
-            "value counted as Invalid") in client_issues
-    assert (5, "initial_assessment_date", "2010-04-01", "not a DD/MM/YYYY date",
-            "value counted as Invalid") in client_issues
+    assert (
+        5,
+        "gender",
+        "Femail",
+        "not in the gender code list",
+        "value counted as Invalid",
+    ) in client_issues
+    assert (
+        5,
+        "initial_assessment_date",
+        "2010-04-01",
+        "not a DD/MM/YYYY date",
+        "value counted as Invalid",
+    ) in client_issues
     with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
-        invalid = dict(con.execute(
-            "select measure_id, n from marts.measure_breakdown where category = 'Invalid' "
-            "and measure_id in ('bmi_band', 'gender')"
-        ).fetchall())
+        invalid = dict(
+            con.execute(
+                "select measure_id, n from marts.measure_breakdown where category = 'Invalid' "
+                "and measure_id in ('bmi_band', 'gender')"
+            ).fetchall()
+        )
         (denominator,) = con.execute(
             "select distinct denominator from marts.measure_breakdown "
             "where measure_id = 'gender' and category = 'Female'"

@@ -81,10 +81,31 @@ def test_headline_figures(query):
         from marts.service_summary
         """
     )
-    (clients, women, men, eligible, phps, goals, with_outcome, trainers, wte, months,
-     per_wte, ratio, phps_per_wte, projected_clients, projected_phps, projected_per_wte,
-     target, target_per_wte, in_target_wards, target_all, target_recorded, deprived,
-     achieved) = row
+    (
+        clients,
+        women,
+        men,
+        eligible,
+        phps,
+        goals,
+        with_outcome,
+        trainers,
+        wte,
+        months,
+        per_wte,
+        ratio,
+        phps_per_wte,
+        projected_clients,
+        projected_phps,
+        projected_per_wte,
+        target,
+        target_per_wte,
+        in_target_wards,
+        target_all,
+        target_recorded,
+        deprived,
+        achieved,
+    ) = row
     assert (clients, women, men, eligible, phps, goals) == (116, 85, 31, 111, 99, 256)
     assert (with_outcome, trainers, months) == (118, 6, 6)
     assert round(wte, 1) == 5.4
@@ -139,8 +160,9 @@ def test_data_capture_finds_what_the_evaluation_found(query):
         "select field, recorded, total, percent from marts.data_capture "
         "where not meets_threshold order by field"
     )
-    assert [(field, recorded, total, round(percent, 1)) for field, recorded, total, percent
-            in below] == [
+    assert [
+        (field, recorded, total, round(percent, 1)) for field, recorded, total, percent in below
+    ] == [
         ("bmi", 92, 111, 82.9),
         ("disability", 67, 116, 57.8),
         ("primary_health_issue", 101, 111, 91.0),

@@ -19,10 +19,24 @@ def compile_sql(sql: str, tmp_path: Path) -> str:
     """Compile an inline query with the project's macros, as dbt does for the models."""
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
-        [str(dbt), "compile", "--quiet", "--inline", sql, "--project-dir", str(ROOT),
-         "--profiles-dir", str(ROOT), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            str(dbt),
+            "compile",
+            "--quiet",
+            "--inline",
+            sql,
+            "--project-dir",
+            str(ROOT),
+            "--profiles-dir",
+            str(ROOT),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={**os.environ, "DCRS_WAREHOUSE": str(tmp_path / "compile.duckdb")},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -44,9 +58,7 @@ def interval_sql(tmp_path_factory) -> str:
 
 def evaluate(interval_sql: str, cases: list[tuple]) -> list[tuple]:
     with duckdb.connect() as con:
-        con.execute(
-            "create table cases (numerator bigint, denominator bigint, benchmark double)"
-        )
+        con.execute("create table cases (numerator bigint, denominator bigint, benchmark double)")
         con.executemany("insert into cases values (?, ?, ?)", cases)
         return con.execute(interval_sql).fetchall()
 
@@ -60,7 +72,9 @@ def test_reference_file_is_present():
     assert len(reference_rows()) >= 8
 
 
-@pytest.mark.parametrize("row", reference_rows(), ids=lambda row: f"{row['numerator']}/{row['denominator']}")
+@pytest.mark.parametrize(
+    "row", reference_rows(), ids=lambda row: f"{row['numerator']}/{row['denominator']}"
+)
 def test_wilson_matches_phe_indicator_methods(interval_sql, row):
     ((_, _, lower, upper, _),) = evaluate(
         interval_sql, [(int(row["numerator"]), int(row["denominator"]), None)]

@@ -61,9 +61,7 @@ def run(
         summary = pipeline.run(export, warehouse, echo=typer.echo)
     except ExportError as error:
         typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
-        typer.secho(
-            "Nothing was published; the last good warehouse was left as it was.", err=True
-        )
+        typer.secho("Nothing was published; the last good warehouse was left as it was.", err=True)
         raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
     except pipeline.BuildError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)

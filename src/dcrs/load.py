@@ -180,9 +180,7 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _read_rows(
-    con: duckdb.DuckDBPyConnection, path: Path, readable: Path, options: str
-) -> None:
+def _read_rows(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, options: str) -> None:
     """Read a CSV into the temporary table _file_rows, every field as text."""
     statement = (
         "create or replace temp table _file_rows as "

@@ -159,9 +159,11 @@ def run(
         with duckdb.connect(str(building)) as con:
             report: LoadReport = load_export(con, export_dir)
         for loaded in report.files:
-            extra = f"; extra columns ignored: {', '.join(loaded.extra_columns)}" if (
-                loaded.extra_columns
-            ) else ""
+            extra = (
+                f"; extra columns ignored: {', '.join(loaded.extra_columns)}"
+                if (loaded.extra_columns)
+                else ""
+            )
             echo(f"  {loaded.file_name}: {loaded.rows_read} rows, {loaded.encoding}{extra}")
         echo("Building and testing models (dbt build)")
         build_models(building, echo)
