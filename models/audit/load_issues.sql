@@ -118,7 +118,7 @@ final as (
         issues.column_name,
         issues.value,
         issues.reason,
-        issues.outcome,
+        issues.outcome
     from issues
     cross join manifest
     order by issues.file_name, issues.line, issues.column_name

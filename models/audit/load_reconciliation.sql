@@ -17,32 +17,48 @@ export_files as (
 
 triaged as (
 
-    select 'clients.csv' as file_name, rejection_reason
+    select
+        'clients.csv' as file_name,
+        rejection_reason
     from {{ ref('int_client_rows_triaged') }}
     union all
-    select 'goals.csv' as file_name, rejection_reason
+    select
+        'goals.csv' as file_name,
+        rejection_reason
     from {{ ref('int_goal_rows_triaged') }}
     union all
-    select 'wellbeing_scores.csv' as file_name, rejection_reason
+    select
+        'wellbeing_scores.csv' as file_name,
+        rejection_reason
     from {{ ref('int_wellbeing_score_rows_triaged') }}
     union all
-    select 'health_trainers.csv' as file_name, rejection_reason
+    select
+        'health_trainers.csv' as file_name,
+        rejection_reason
     from {{ ref('int_health_trainer_rows_triaged') }}
 
 ),
 
 staged as (
 
-    select 'clients.csv' as file_name, count(*) as rows_staged
+    select
+        'clients.csv' as file_name,
+        count(*) as rows_staged
     from {{ ref('int_clients_validated') }}
     union all
-    select 'goals.csv' as file_name, count(*) as rows_staged
+    select
+        'goals.csv' as file_name,
+        count(*) as rows_staged
     from {{ ref('int_goals_validated') }}
     union all
-    select 'wellbeing_scores.csv' as file_name, count(*) as rows_staged
+    select
+        'wellbeing_scores.csv' as file_name,
+        count(*) as rows_staged
     from {{ ref('int_wellbeing_scores_validated') }}
     union all
-    select 'health_trainers.csv' as file_name, count(*) as rows_staged
+    select
+        'health_trainers.csv' as file_name,
+        count(*) as rows_staged
     from {{ ref('int_health_trainers_validated') }}
 
 ),
@@ -52,7 +68,7 @@ triage_counts as (
     select
         file_name,
         count(*) as rows_triaged,
-        count(*) filter (where rejection_reason is not null) as rows_rejected,
+        count(*) filter (where rejection_reason is not null) as rows_rejected
     from triaged
     group by file_name
 
@@ -73,7 +89,7 @@ final as (
         export_files.rows_read = coalesce(staged.rows_staged, 0)
         + coalesce(triage_counts.rows_rejected, 0)
         and export_files.rows_read = export_files.manifest_row_count
-        and export_files.rows_read = coalesce(triage_counts.rows_triaged, 0) as reconciles,
+        and export_files.rows_read = coalesce(triage_counts.rows_triaged, 0) as reconciles
     from export_files
     cross join manifest
     left join staged on export_files.file_name = staged.file_name

@@ -23,12 +23,14 @@ checked as (
         clients.client_id,
         case
             when clients.client_id is null then 'client_id'
-            when clients.registration_date is null
+            when
+                clients.registration_date is null
                 or clients.registration_date > manifest.extract_date then 'registration_date'
         end as issue_column,
         case
             when clients.client_id is null then null
-            when clients.registration_date is null
+            when
+                clients.registration_date is null
                 or clients.registration_date > manifest.extract_date
                 then clients.registration_date_value
         end as issue_value,
@@ -39,7 +41,7 @@ checked as (
                 then 'registration_date is not a DD/MM/YYYY date'
             when clients.registration_date > manifest.extract_date
                 then 'registration_date is after the extract date'
-        end as row_issue,
+        end as row_issue
 
     from clients
     cross join manifest
@@ -54,7 +56,7 @@ duplicates_ranked as (
             when row_issue is null
                 then
                     max(source_line) over (partition by client_id, row_issue is null)
-        end as kept_line,
+        end as kept_line
 
     from checked
 
@@ -73,7 +75,7 @@ final as (
                 when source_line <> kept_line
                     then 'duplicate client_id: line ' || kept_line || ' is kept instead'
             end
-        ) as rejection_reason,
+        ) as rejection_reason
 
     from duplicates_ranked
 

@@ -60,7 +60,7 @@ coded as (
         referral_codes.category as referral_source_category,
         eligible_codes.category as eligible_category,
         issue_codes.category as primary_health_issue_category,
-        signposted_codes.category as signposted_to_category,
+        signposted_codes.category as signposted_to_category
 
     from kept
     cross join manifest
@@ -109,16 +109,16 @@ checked as (
             var('bmi_min') ~ ' to ' ~ var('bmi_max')
         ) }} as bmi_issue,
         {{ code_list_issue('signposted_to_key', 'signposted_to_category', 'signposted_to') }}
-            as signposted_to_issue,
+            as signposted_to_issue
 
     from coded
 
 ),
 
-{#- A recorded value: its category; a value that failed validation: 'Invalid';
-    blank: null (not recorded). -#}
 final as (
 
+    -- a recorded value: its category; a value that failed validation: 'Invalid';
+    -- blank: null (not recorded)
     select
         service_code,
         extract_date,
@@ -136,7 +136,8 @@ final as (
         postcode_district,
         ward_value as ward_name,
         ward_key,
-        {{ coded_value('deprivation_quintile_category', 'deprivation_quintile_issue') }} as deprivation_quintile,
+        {{ coded_value('deprivation_quintile_category', 'deprivation_quintile_issue') }}
+            as deprivation_quintile,
         {{ coded_value('how_heard_category', 'how_heard_issue') }} as how_heard,
         {{ coded_value('referral_source_category', 'referral_source_issue') }} as referral_source,
         referral_source_other,
@@ -144,7 +145,8 @@ final as (
         coalesce(eligible_category = 'Eligible', false) as is_eligible,
         {{ usable('initial_assessment_date', 'initial_assessment_date_issue') }}
             as initial_assessment_date,
-        {{ coded_value('primary_health_issue_category', 'primary_health_issue_issue') }} as primary_health_issue,
+        {{ coded_value('primary_health_issue_category', 'primary_health_issue_issue') }}
+            as primary_health_issue,
         {{ usable('bmi', 'bmi_issue') }} as bmi,
         {{ coded_value('signposted_to_category', 'signposted_to_issue') }} as signposted_to,
         -- what was recorded, and why it could not be used (null: usable or blank)
@@ -172,7 +174,7 @@ final as (
         bmi_value,
         bmi_issue,
         signposted_to_value,
-        signposted_to_issue,
+        signposted_to_issue
 
     from checked
 

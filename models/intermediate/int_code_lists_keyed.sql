@@ -13,7 +13,7 @@ keyed as (
         code,
         {{ label_key('code') }} as code_key,
         category,
-        code_order,
+        code_order
 
     from code_lists
 

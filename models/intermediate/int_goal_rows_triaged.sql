@@ -41,7 +41,7 @@ checked as (
             when goals.goal_value is null then 'goal is blank'
             when kept_clients.client_id is null
                 then 'client_id ' || goals.client_id || ' is not a staged client'
-        end as row_issue,
+        end as row_issue
 
     from goals
     left join kept_clients on goals.client_id = kept_clients.client_id
@@ -55,7 +55,7 @@ duplicates_ranked as (
         case
             when row_issue is null
                 then max(source_line) over (partition by goal_id, row_issue is null)
-        end as kept_line,
+        end as kept_line
 
     from checked
 
@@ -74,7 +74,7 @@ final as (
                 when source_line <> kept_line
                     then 'duplicate goal_id: line ' || kept_line || ' is kept instead'
             end
-        ) as rejection_reason,
+        ) as rejection_reason
 
     from duplicates_ranked
 

@@ -31,7 +31,7 @@ coded as (
         manifest.service_code,
         manifest.extract_date,
         goal_codes.category as goal_category,
-        outcome_codes.category as outcome_category,
+        outcome_codes.category as outcome_category
 
     from goals
     inner join triaged
@@ -51,7 +51,7 @@ checked as (
         {{ date_issue('goal_set_date_value', 'goal_set_date') }} as goal_set_date_issue,
         {{ code_list_issue('goal_key', 'goal_category', 'goal') }} as goal_issue,
         {{ code_list_issue('outcome_key', 'outcome_category', 'outcome') }} as outcome_issue,
-        {{ date_issue('outcome_date_value', 'outcome_date') }} as outcome_date_issue,
+        {{ date_issue('outcome_date_value', 'outcome_date') }} as outcome_date_issue
 
     from coded
 
@@ -84,7 +84,7 @@ final as (
         outcome_value,
         outcome_issue,
         outcome_date_value,
-        outcome_date_issue,
+        outcome_date_issue
 
     from checked
 

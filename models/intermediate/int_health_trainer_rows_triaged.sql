@@ -14,7 +14,7 @@ ranked as (
         case
             when health_trainer_id is not null
                 then max(source_line) over (partition by health_trainer_id)
-        end as kept_line,
+        end as kept_line
 
     from trainers
 
@@ -31,7 +31,7 @@ final as (
             when health_trainer_id is null then 'health_trainer_id is blank'
             when source_line <> kept_line
                 then 'duplicate health_trainer_id: line ' || kept_line || ' is kept instead'
-        end as rejection_reason,
+        end as rejection_reason
 
     from ranked
 

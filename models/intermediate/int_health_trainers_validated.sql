@@ -36,10 +36,11 @@ checked as (
             when trainers.wte_value is not null and trainers.wte is null then 'not a number'
             when trainers.wte <= 0 or trainers.wte > 1 then 'outside (0, 1]'
         end as wte_issue,
-        {{ date_issue('trainers.start_date_value', 'trainers.start_date', 'manifest.extract_date') }}
-            as start_date_issue,
+        {{ date_issue(
+            'trainers.start_date_value', 'trainers.start_date', 'manifest.extract_date'
+        ) }} as start_date_issue,
         {{ date_issue('trainers.end_date_value', 'trainers.end_date', 'manifest.extract_date') }}
-            as end_date_issue,
+            as end_date_issue
 
     from trainers
     inner join triaged
@@ -72,7 +73,7 @@ final as (
         start_date_value,
         start_date_issue,
         end_date_value,
-        end_date_issue,
+        end_date_issue
 
     from checked
 

@@ -35,7 +35,7 @@ bands as (
         measure_id,
         category,
         coalesce(band_lower, '-infinity'::double) as band_lower,
-        coalesce(band_upper, 'infinity'::double) as band_upper,
+        coalesce(band_upper, 'infinity'::double) as band_upper
     from {{ ref('measure_categories') }}
     where band_lower is not null or band_upper is not null
 
@@ -45,7 +45,7 @@ goal_counts as (
 
     select
         clients.client_id,
-        count(goals.goal_id) as goals_set,
+        count(goals.goal_id) as goals_set
     from clients
     left join goals on clients.client_id = goals.client_id
     group by clients.client_id
@@ -76,7 +76,7 @@ client_values as (
         clients.bmi,
         clients.bmi_issue,
         goal_counts.goals_set,
-        clients.signposted_to,
+        clients.signposted_to
     from clients
     inner join goal_counts on clients.client_id = goal_counts.client_id
     left join wards on clients.ward_key = wards.ward_key
@@ -121,7 +121,7 @@ client_categories as (
             else bmi_bands.category
         end as bmi_band,
         goal_count_bands.category as php_goal_count,
-        coalesce(client_values.signposted_to, 'Not yet done') as signposting,
+        coalesce(client_values.signposted_to, 'Not yet done') as signposting
 
     from client_values
     left join bands as age_bands
@@ -147,21 +147,21 @@ client_members as (
     -- one row per client and measure; a null category (outside the population) drops out
     unpivot client_categories
     on
-        gender,
-        age_band,
-        ethnicity,
-        disability,
-        how_heard,
-        referral_source,
-        deprivation_quintile,
-        postcode_district,
-        ward,
-        month_first_seen,
-        eligibility,
-        primary_health_issue,
-        bmi_band,
-        php_goal_count,
-        signposting
+    gender,
+    age_band,
+    ethnicity,
+    disability,
+    how_heard,
+    referral_source,
+    deprivation_quintile,
+    postcode_district,
+    ward,
+    month_first_seen,
+    eligibility,
+    primary_health_issue,
+    bmi_band,
+    php_goal_count,
+    signposting
     into name measure_id value category
 
 ),
@@ -175,7 +175,7 @@ goal_members as (
             goal_id as unit_id,
             goal_type,
             goal,
-            coalesce(outcome, 'No outcome yet') as goal_outcome,
+            coalesce(outcome, 'No outcome yet') as goal_outcome
         from goals
     )
     on goal_type, goal, goal_outcome
@@ -190,7 +190,7 @@ change_members as (
         changes.extract_date,
         changes.client_id as unit_id,
         changes.measure_id,
-        coalesce(change_bands.category, 'Invalid') as category,
+        coalesce(change_bands.category, 'Invalid') as category
     from changes
     left join bands as change_bands
         on
@@ -202,11 +202,29 @@ change_members as (
 
 final as (
 
-    select service_code, extract_date, measure_id, unit_id, category from client_members
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        unit_id,
+        category
+    from client_members
     union all
-    select service_code, extract_date, measure_id, unit_id, category from goal_members
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        unit_id,
+        category
+    from goal_members
     union all
-    select service_code, extract_date, measure_id, unit_id, category from change_members
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        unit_id,
+        category
+    from change_members
 
 )
 

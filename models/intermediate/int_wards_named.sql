@@ -22,7 +22,7 @@ spellings as (
         service_code,
         ward_key,
         ward_name as spelling,
-        count(*) as clients,
+        count(*) as clients
     from clients
     where ward_key is not null
     group by service_code, ward_key, spelling
@@ -34,8 +34,8 @@ named as (
     select
         service_code,
         ward_key,
-        first(spelling order by clients desc, spelling) as ward,
-        sum(clients) as clients,
+        first(spelling order by clients desc, spelling asc) as ward,
+        sum(clients) as clients
     from spellings
     group by service_code, ward_key
 
@@ -48,7 +48,7 @@ final as (
         named.ward_key,
         named.ward,
         named.clients,
-        target_wards.ward is not null as is_target_ward,
+        target_wards.ward is not null as is_target_ward
     from named
     left join target_wards
         on

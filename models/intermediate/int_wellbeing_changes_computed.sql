@@ -28,7 +28,7 @@ paired as (
         max(score_percent) filter (where stage = 'baseline') as baseline_percent,
         max(score_percent) filter (where stage = 'follow_up') as follow_up_percent,
         count(*) filter (where stage = 'baseline') as baseline_rows,
-        count(*) filter (where stage = 'follow_up') as follow_up_rows,
+        count(*) filter (where stage = 'follow_up') as follow_up_rows
 
     from scores
     where instrument <> 'Invalid' and stage <> 'Invalid'
@@ -49,7 +49,7 @@ final as (
         paired.follow_up_percent - paired.baseline_percent as change_percent,
         -- DuckDB rounds halves away from zero
         round((paired.follow_up_percent - paired.baseline_percent) / instruments.change_step)
-        * instruments.change_step as change_percent_rounded,
+        * instruments.change_step as change_percent_rounded
 
     from paired
     inner join instruments on paired.instrument = instruments.instrument

@@ -37,7 +37,7 @@ checked as (
             when scores.client_id is null then 'client_id is blank'
             when kept_clients.client_id is null
                 then 'client_id ' || scores.client_id || ' is not a staged client'
-        end as row_issue,
+        end as row_issue
 
     from scores
     left join kept_clients on scores.client_id = kept_clients.client_id
@@ -53,7 +53,7 @@ duplicates_ranked as (
                 then max(source_line) over (
                     partition by client_id, instrument_key, stage_key, row_issue is null
                 )
-        end as kept_line,
+        end as kept_line
 
     from checked
 
@@ -70,10 +70,11 @@ final as (
             row_issue,
             case
                 when source_line <> kept_line
-                    then 'duplicate score for this client, instrument and stage: line '
-                    || kept_line || ' is kept instead'
+                    then
+                        'duplicate score for this client, instrument and stage: line '
+                        || kept_line || ' is kept instead'
             end
-        ) as rejection_reason,
+        ) as rejection_reason
 
     from duplicates_ranked
 

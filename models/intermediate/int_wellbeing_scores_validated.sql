@@ -40,7 +40,7 @@ coded as (
         stage_codes.category as stage_category,
         instruments.raw_min,
         instruments.raw_max,
-        instruments.percent_per_raw_point,
+        instruments.percent_per_raw_point
 
     from scores
     inner join triaged
@@ -65,10 +65,11 @@ checked as (
             when score_value is null then 'blank'
             when score is null then 'not a number'
             when score < raw_min or score > raw_max
-                then 'outside the ' || instrument_category || ' scale, '
-                || raw_min || ' to ' || raw_max
+                then
+                    'outside the ' || instrument_category || ' scale, '
+                    || raw_min || ' to ' || raw_max
         end as score_issue,
-        {{ date_issue('recorded_date_value', 'recorded_date') }} as recorded_date_issue,
+        {{ date_issue('recorded_date_value', 'recorded_date') }} as recorded_date_issue
 
     from coded
 
@@ -93,7 +94,7 @@ final as (
         score_value,
         score_issue,
         recorded_date_value,
-        recorded_date_issue,
+        recorded_date_issue
 
     from checked
 

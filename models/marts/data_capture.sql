@@ -58,7 +58,7 @@ client_capture as (
         referral_source_other is not null as referral_source_other,
         initial_assessment_date is not null as initial_assessment_date,
         coalesce(primary_health_issue <> 'Invalid', false) as primary_health_issue,
-        bmi is not null as bmi,
+        bmi is not null as bmi
     from clients
 
 ),
@@ -80,7 +80,7 @@ goal_fields as (
         extract_date,
         goal_id as unit_id,
         'goal_set_date' as field,
-        goal_set_date is not null as is_captured,
+        goal_set_date is not null as is_captured
     from goals
 
 ),
@@ -91,7 +91,7 @@ in_population as (
         client_fields.service_code,
         client_fields.extract_date,
         client_fields.field,
-        client_fields.is_captured,
+        client_fields.is_captured
     from client_fields
     inner join fields
         on
@@ -108,7 +108,7 @@ in_population as (
         goal_fields.service_code,
         goal_fields.extract_date,
         goal_fields.field,
-        goal_fields.is_captured,
+        goal_fields.is_captured
     from goal_fields
 
 ),
@@ -120,7 +120,7 @@ counted as (
         extract_date,
         field,
         count(*) filter (where is_captured) as recorded,
-        count(*) as total,
+        count(*) as total
     from in_population
     group by service_code, extract_date, field
 
@@ -147,7 +147,7 @@ final as (
                 fields.threshold_percent, {{ var('data_capture_default_threshold_percent') }}
             ),
             true
-        ) as meets_threshold,
+        ) as meets_threshold
     from fields
     cross join manifest
     left join counted

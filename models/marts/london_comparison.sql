@@ -26,17 +26,17 @@ service_figures as (
             clients_per_wte,
             clients_with_php::double as total_phps,
             php_to_client_ratio,
-            phps_per_wte,
+            phps_per_wte
         from summary
     )
     on
-        total_clients,
-        total_health_trainers,
-        total_wte,
-        clients_per_wte,
-        total_phps,
-        php_to_client_ratio,
-        phps_per_wte
+    total_clients,
+    total_health_trainers,
+    total_wte,
+    clients_per_wte,
+    total_phps,
+    php_to_client_ratio,
+    phps_per_wte
     into name figure_id value service_value
 
 ),
@@ -53,7 +53,7 @@ final as (
         london.london_services,
         london.london_first_year_services,
         london.london_six_month_service,
-        london.period as london_period,
+        london.period as london_period
     from london
     inner join service_figures on london.figure_id = service_figures.figure_id
 

@@ -47,7 +47,7 @@ counts as (
         extract_date,
         measure_id,
         category,
-        count(*) as n,
+        count(*) as n
     from members
     group by service_code, extract_date, measure_id, category
 
@@ -61,16 +61,16 @@ seeded_categories as (
         measure_categories.measure_id,
         measure_categories.category,
         measure_categories.category_order,
-        measure_categories.excluded_from_denominator,
+        measure_categories.excluded_from_denominator
     from measure_categories
     cross join manifest
 
 ),
 
-{#- Postcode districts and wards: the ones the data holds, in sort order, between the
-    seeded 'Not recorded' (first) and 'Invalid' (last). -#}
 data_categories as (
 
+    -- postcode districts and wards: the ones the data holds, in sort order, between the
+    -- seeded 'Not recorded' (first) and 'Invalid' (last)
     select
         counts.service_code,
         counts.extract_date,
@@ -80,7 +80,7 @@ data_categories as (
             partition by counts.service_code, counts.extract_date, counts.measure_id
             order by counts.category
         ) as category_order,
-        false as excluded_from_denominator,
+        false as excluded_from_denominator
     from counts
     left join measure_categories
         on
@@ -92,14 +92,14 @@ data_categories as (
 
 ),
 
-{#- Every calendar month from the first registration to the extract date. -#}
 month_span as (
 
+    -- every calendar month from the first registration to the extract date
     select
         manifest.service_code,
         manifest.extract_date,
         min(clients.registration_month) as first_month,
-        date_trunc('month', manifest.extract_date)::date as last_month,
+        date_trunc('month', manifest.extract_date)::date as last_month
     from manifest
     inner join clients on manifest.service_code = clients.service_code
     group by manifest.service_code, manifest.extract_date
@@ -112,18 +112,16 @@ month_categories as (
         month_span.service_code,
         month_span.extract_date,
         'month_first_seen' as measure_id,
-        strftime(months.month_start, '%B %Y') as category,
+        strftime(months.month_start::date, '%B %Y') as category,
         row_number() over (
             partition by month_span.service_code, month_span.extract_date
             order by months.month_start
         ) as category_order,
-        false as excluded_from_denominator,
+        false as excluded_from_denominator
     from month_span
-    cross join lateral (
-        select unnest(
-            generate_series(month_span.first_month, month_span.last_month, interval 1 month)
-        )::date as month_start
-    ) as months
+    cross join
+        generate_series(month_span.first_month, month_span.last_month, interval 1 month)
+            as months (month_start)
 
 ),
 
@@ -146,7 +144,7 @@ counted as (
         frame.category,
         frame.category_order,
         frame.excluded_from_denominator,
-        coalesce(counts.n, 0) as n,
+        coalesce(counts.n, 0) as n
     from frame
     left join counts
         on
@@ -166,7 +164,7 @@ with_denominators as (
                 then sum(n) filter (where not excluded_from_denominator) over (
                     partition by service_code, extract_date, measure_id
                 )
-        end as denominator,
+        end as denominator
     from counted
 
 ),
@@ -193,7 +191,7 @@ final as (
             wilson_lower('with_denominators.n', 'with_denominators.denominator'),
             wilson_upper('with_denominators.n', 'with_denominators.denominator'),
             'benchmarks.benchmark_percent'
-        ) }} as comparison,
+        ) }} as comparison
     from with_denominators
     inner join measures on with_denominators.measure_id = measures.measure_id
     left join benchmarks

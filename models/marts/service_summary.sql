@@ -52,7 +52,7 @@ client_figures as (
         count(*) filter (where wards.is_target_ward) as clients_in_target_wards,
         count(*) filter (
             where clients.deprivation_quintile in ('Q1 - Most deprived', 'Q2')
-        ) as clients_in_two_most_deprived_quintiles,
+        ) as clients_in_two_most_deprived_quintiles
     from clients
     left join wards
         on
@@ -73,7 +73,7 @@ goal_figures as (
         ) as goals_with_outcome,
         count(*) filter (
             where outcome in ('Achieved', 'Part Achieved')
-        ) as goals_achieved_or_part,
+        ) as goals_achieved_or_part
     from goals
     group by service_code
 
@@ -84,7 +84,7 @@ trainer_figures as (
     select
         service_code,
         count(*) filter (where is_in_post) as health_trainers_in_post,
-        sum(wte) filter (where is_in_post)::double as total_wte,
+        sum(wte) filter (where is_in_post)::double as total_wte
     from trainers
     group by service_code
 
@@ -116,7 +116,7 @@ combined as (
         client_figures.clients_in_target_wards,
         client_figures.clients_with_ward_recorded,
         targets.target_ward_percent as target_ward_percent_target,
-        client_figures.clients_in_two_most_deprived_quintiles,
+        client_figures.clients_in_two_most_deprived_quintiles
     from manifest
     inner join client_figures on manifest.service_code = client_figures.service_code
     left join goal_figures on manifest.service_code = goal_figures.service_code
@@ -164,7 +164,7 @@ final as (
             as most_deprived_two_quintiles_percent,
         goals_achieved_or_part,
         100.0 * goals_achieved_or_part / nullif(goals_with_outcome, 0)
-            as goals_achieved_or_part_percent,
+            as goals_achieved_or_part_percent
     from combined
 
 )

@@ -16,7 +16,7 @@ final as (
 
     select
         breakdown.*,
-        coalesce(wards.is_target_ward, false) as is_target_ward,
+        coalesce(wards.is_target_ward, false) as is_target_ward
     from breakdown
     left join wards
         on

@@ -52,7 +52,7 @@ typed as (
         try_cast(trim(source.bmi) as double) as bmi,
         {{ clean_text('source.signposted_to') }} as signposted_to_value,
         {{ label_key('source.signposted_to') }} as signposted_to_key,
-        manifest.extract_date,
+        manifest.extract_date
 
     from source
     cross join manifest
@@ -69,7 +69,8 @@ private_values_reduced as (
             when date_of_birth is null then 'invalid'
             when date_of_birth > extract_date then 'invalid'
             when date_of_birth > registration_date then 'invalid'
-            when datesub('year', date_of_birth, registration_date)
+            when
+                datesub('year', date_of_birth, registration_date)
                 > {{ var('oldest_plausible_age') }} then 'invalid'
             else 'recorded'
         end as date_of_birth_status,
@@ -78,7 +79,8 @@ private_values_reduced as (
             when date_of_birth is null then 'not a DD/MM/YYYY date or the word Declined'
             when date_of_birth > extract_date then 'after the extract date'
             when date_of_birth > registration_date then 'after the registration date'
-            when datesub('year', date_of_birth, registration_date)
+            when
+                datesub('year', date_of_birth, registration_date)
                 > {{ var('oldest_plausible_age') }}
                 then 'gives an age over {{ var("oldest_plausible_age") }}'
         end as date_of_birth_issue,
@@ -88,7 +90,7 @@ private_values_reduced as (
             when regexp_full_match(postcode, '[A-Z][A-Z]?[0-9][A-Z0-9]?[0-9][A-Z][A-Z]')
                 then 'recorded'
             else 'invalid'
-        end as postcode_status,
+        end as postcode_status
 
     from typed
 
@@ -138,7 +140,7 @@ final as (
         bmi_value,
         bmi,
         signposted_to_value,
-        signposted_to_key,
+        signposted_to_key
 
     from private_values_reduced
 

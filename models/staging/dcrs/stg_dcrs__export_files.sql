@@ -13,7 +13,7 @@ renamed as (
         encoding,
         rows_read,
         manifest_row_count,
-        extra_columns,
+        extra_columns
 
     from source
 

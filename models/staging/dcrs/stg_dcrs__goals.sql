@@ -19,7 +19,7 @@ renamed as (
         {{ clean_text('outcome') }} as outcome_value,
         {{ label_key('outcome') }} as outcome_key,
         {{ clean_text('outcome_date') }} as outcome_date_value,
-        {{ parse_uk_date('outcome_date') }} as outcome_date,
+        {{ parse_uk_date('outcome_date') }} as outcome_date
 
     from source
 

@@ -19,7 +19,7 @@ renamed as (
         {{ clean_text('start_date') }} as start_date_value,
         {{ parse_uk_date('start_date') }} as start_date,
         {{ clean_text('end_date') }} as end_date_value,
-        {{ parse_uk_date('end_date') }} as end_date,
+        {{ parse_uk_date('end_date') }} as end_date
 
     from source
 

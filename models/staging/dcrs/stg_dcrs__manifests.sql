@@ -13,7 +13,7 @@ renamed as (
         service_name,
         extract_date,
         export_dir,
-        loaded_at,
+        loaded_at
 
     from source
 

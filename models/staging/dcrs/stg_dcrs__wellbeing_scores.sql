@@ -18,7 +18,7 @@ renamed as (
         {{ clean_text('score') }} as score_value,
         try_cast(trim(score) as double) as score,
         {{ clean_text('recorded_date') }} as recorded_date_value,
-        {{ parse_uk_date('recorded_date') }} as recorded_date,
+        {{ parse_uk_date('recorded_date') }} as recorded_date
 
     from source
 
