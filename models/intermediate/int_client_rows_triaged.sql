@@ -67,8 +67,14 @@ final as (
     select
         source_line,
         client_id,
-        coalesce(issue_column, 'client_id') as rejection_column,
-        coalesce(issue_value, client_id) as rejected_value,
+        case
+            when row_issue is not null then issue_column
+            when source_line <> kept_line then 'client_id'
+        end as rejection_column,
+        case
+            when row_issue is not null then issue_value
+            when source_line <> kept_line then client_id
+        end as rejected_value,
         coalesce(
             row_issue,
             case

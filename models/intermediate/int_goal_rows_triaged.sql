@@ -61,7 +61,7 @@ duplicates_ranked as (
 
 ),
 
-final as (
+triaged as (
 
     select
         source_line,
@@ -75,8 +75,20 @@ final as (
                     then 'duplicate goal_id: line ' || kept_line || ' is kept instead'
             end
         ) as rejection_reason
-
     from duplicates_ranked
+
+),
+
+final as (
+
+    -- what rejected the row, only where it was rejected
+    select
+        source_line,
+        goal_id,
+        case when rejection_reason is not null then rejection_column end as rejection_column,
+        case when rejection_reason is not null then rejected_value end as rejected_value,
+        rejection_reason
+    from triaged
 
 )
 

@@ -20,7 +20,7 @@ ranked as (
 
 ),
 
-final as (
+triaged as (
 
     select
         source_line,
@@ -32,8 +32,20 @@ final as (
             when source_line <> kept_line
                 then 'duplicate health_trainer_id: line ' || kept_line || ' is kept instead'
         end as rejection_reason
-
     from ranked
+
+),
+
+final as (
+
+    -- what rejected the row, only where it was rejected
+    select
+        source_line,
+        health_trainer_id,
+        case when rejection_reason is not null then rejection_column end as rejection_column,
+        case when rejection_reason is not null then rejected_value end as rejected_value,
+        rejection_reason
+    from triaged
 
 )
 

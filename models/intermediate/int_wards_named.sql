@@ -46,7 +46,8 @@ final as (
     select
         named.service_code,
         named.ward_key,
-        named.ward,
+        -- a target ward is shown as the service's configuration spells it
+        coalesce(target_wards.ward, named.ward) as ward,
         named.clients,
         target_wards.ward is not null as is_target_ward
     from named
