@@ -1,0 +1,627 @@
+"""Email alerts for the service manager: data-capture shortfalls and failed runs.
+
+A run that finds failing data-quality checks sends **one** email listing, in plain words,
+each field below its capture standard (with its figures and last month's), any failed
+validity or structure checks, and what to do. A run that fails outright sends an email
+saying what failed and that the published warehouse was left as it was.
+
+The SMTP server and the addresses come from the environment, never from the repository:
+
+=======================  ============================================================
+``DCRS_SMTP_HOST``       the SMTP server; unset (or empty) means alerts are off
+``DCRS_SMTP_PORT``       its port; default 25
+``DCRS_ALERT_FROM``      the sender's address; required when the host is set (there is
+                         no made-up default: relays often reject an invented
+                         ``user@machine`` sender, so it must be a real address)
+``DCRS_ALERT_TO``        recipients, comma-separated; unset (or empty) means alerts are off
+``DCRS_SMTP_USER``       login name, optional; needs ``DCRS_SMTP_PASSWORD`` with it
+``DCRS_SMTP_PASSWORD``   login password
+``DCRS_SMTP_STARTTLS``   ``true`` / ``false``; unset means: use STARTTLS when a user is
+                         set and the server offers it
+=======================  ============================================================
+
+This module uses only the standard library (``smtplib``, ``email``); it relies on the
+``CheckResult`` objects of :mod:`dcrs.quality` only through their attributes.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from fractions import Fraction
+from typing import Protocol
+
+DEFAULT_SMTP_PORT = 25
+SMTP_TIMEOUT_SECONDS = 30
+
+CAPTURE_SUITE = "data_capture"
+
+FIELD_LABELS: dict[str, str] = {
+    "health_trainer_id": "Health trainer",
+    "gender": "Gender",
+    "date_of_birth": "Date of birth",
+    "ethnicity": "Ethnicity",
+    "disability": "Disability",
+    "postcode": "Postcode",
+    "ward": "Ward",
+    "deprivation_quintile": "Deprivation quintile",
+    "how_heard": "How the client heard",
+    "referral_source": "Referral source",
+    "eligible": "Eligibility",
+    "signposted_to": "Signposting",
+    "referral_source_other": "Details of an 'Other' referral",
+    "initial_assessment_date": "Initial assessment date",
+    "primary_health_issue": "Primary health issue",
+    "bmi": "BMI",
+    "goal_set_date": "Goal set date",
+}
+
+POPULATION_WORDS: dict[str, str] = {
+    "all clients": "clients",
+    "eligible clients": "eligible clients",
+    "clients referred by Other": 'clients referred by "Other"',
+    "all goals": "goals",
+}
+
+FIELD_ADVICE: dict[str, str] = {
+    "health_trainer_id": "Record the health trainer who sees each client.",
+    "gender": "Ask every client's gender at registration and record the answer.",
+    "date_of_birth": "Record every client's date of birth at registration.",
+    "ethnicity": (
+        "Ask every client's ethnic group at registration; record 'Not stated' when they "
+        "prefer not to say."
+    ),
+    "disability": (
+        "Ask every client the disability question at registration and record "
+        "'Not disabled' as well as 'Disabled'."
+    ),
+    "postcode": "Record every client's home postcode at registration.",
+    "ward": "Record every client's ward; check the postcode where the ward is missing.",
+    "deprivation_quintile": (
+        "Record every client's deprivation quintile; check the postcode where it is missing."
+    ),
+    "how_heard": "Ask every client how they heard about the service and record the answer.",
+    "referral_source": "Record who referred every client, including self-referrals.",
+    "eligible": "Record an eligibility decision for every client.",
+    "signposted_to": ("Record a signposting outcome for every client, including 'Not required'."),
+    "referral_source_other": (
+        "When the referral source is 'Other', record who referred the client in the details field."
+    ),
+    "initial_assessment_date": (
+        "Record the date of the initial assessment of every eligible client."
+    ),
+    "primary_health_issue": "Record the primary health issue at the initial assessment.",
+    "bmi": "Record BMI at the initial assessment of every eligible client.",
+    "goal_set_date": "Record the date on which each goal was set.",
+}
+
+WHERE_TO_SEE_MORE = (
+    "To see more: the data-capture table marts.data_capture in the warehouse, and the "
+    "quality report (Data Docs)."
+)
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class CheckResultLike(Protocol):
+    """The attributes of ``dcrs.quality.CheckResult`` that this module reads."""
+
+    suite: str
+    check: str
+    field: str | None
+    description: str
+    observed_value: float | None
+    threshold: float | None
+    passed: bool
+    recorded: int | None
+    total: int | None
+    population: str | None
+
+
+class AlertConfigError(Exception):
+    """The alert settings in the environment are present but unusable."""
+
+
+class AlertDeliveryError(Exception):
+    """An alert email could not be delivered, even after retrying."""
+
+
+@dataclass
+class SmtpSettings:
+    """Where and how to send alert emails.
+
+    ``starttls`` is ``True`` (always upgrade, fail if the server cannot), ``False`` (never)
+    or ``None`` (upgrade when a user is set and the server offers STARTTLS).
+    """
+
+    host: str
+    port: int
+    sender: str
+    recipients: list[str]
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool | None = None
+
+    @property
+    def server(self) -> str:
+        """``host:port``, for messages."""
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> SmtpSettings | None:
+        """Read the settings from the environment.
+
+        Returns ``None`` (alerts are off) when ``DCRS_SMTP_HOST`` or ``DCRS_ALERT_TO`` is
+        unset or empty. Raises :class:`AlertConfigError` when they are set but another
+        setting is unusable: a port that is not a number from 1 to 65535, no sender, an
+        address without ``@``, a user without a password, or a bad STARTTLS switch.
+        """
+        host = _setting(environ, "DCRS_SMTP_HOST")
+        recipients_text = _setting(environ, "DCRS_ALERT_TO")
+        if host is None or recipients_text is None:
+            return None
+
+        port_text = _setting(environ, "DCRS_SMTP_PORT")
+        port = DEFAULT_SMTP_PORT
+        if port_text is not None:
+            if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+                raise AlertConfigError(
+                    f"DCRS_SMTP_PORT must be a port number from 1 to 65535, not {port_text!r}"
+                )
+            port = int(port_text)
+
+        sender = _setting(environ, "DCRS_ALERT_FROM")
+        if sender is None:
+            raise AlertConfigError(
+                f"DCRS_SMTP_HOST is set ({host}) but DCRS_ALERT_FROM is not: set it to the "
+                "address alert emails should come from"
+            )
+        _check_address("DCRS_ALERT_FROM", sender)
+
+        recipients = [part.strip() for part in recipients_text.split(",") if part.strip()]
+        if not recipients:
+            raise AlertConfigError(
+                f"DCRS_ALERT_TO holds no address: {recipients_text!r}; "
+                "give one or more, separated by commas"
+            )
+        for recipient in recipients:
+            _check_address("DCRS_ALERT_TO", recipient)
+
+        user = _setting(environ, "DCRS_SMTP_USER")
+        password = environ.get("DCRS_SMTP_PASSWORD") or None
+        if user is not None and password is None:
+            raise AlertConfigError("DCRS_SMTP_USER is set but DCRS_SMTP_PASSWORD is not")
+        if user is None and password is not None:
+            raise AlertConfigError("DCRS_SMTP_PASSWORD is set but DCRS_SMTP_USER is not")
+
+        starttls_text = _setting(environ, "DCRS_SMTP_STARTTLS")
+        starttls: bool | None = None
+        if starttls_text is not None:
+            if starttls_text.lower() in TRUE_WORDS:
+                starttls = True
+            elif starttls_text.lower() in FALSE_WORDS:
+                starttls = False
+            else:
+                raise AlertConfigError(
+                    f"DCRS_SMTP_STARTTLS must be true or false, not {starttls_text!r}"
+                )
+
+        return cls(
+            host=host,
+            port=port,
+            sender=sender,
+            recipients=recipients,
+            user=user,
+            password=password,
+            starttls=starttls,
+        )
+
+
+def alerts_off_reason(environ: Mapping[str, str] = os.environ) -> str:
+    """One line saying why alerts are off, for a run whose settings are ``None``."""
+    missing = [
+        name for name in ("DCRS_SMTP_HOST", "DCRS_ALERT_TO") if _setting(environ, name) is None
+    ]
+    return f"Email alerts are off: {' and '.join(missing) or 'SMTP'} not set."
+
+
+def _setting(environ: Mapping[str, str], name: str) -> str | None:
+    """An environment variable, stripped; ``None`` when unset or blank."""
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _check_address(variable: str, address: str) -> None:
+    local_part, at_sign, domain = address.rpartition("@")
+    if not at_sign or not local_part or not domain or any(char.isspace() for char in address):
+        raise AlertConfigError(f"{variable} holds {address!r}, which is not an email address")
+
+
+# ---------------------------------------------------------------------------------------
+# Message bodies: a list of blocks rendered both as plain text and as simple HTML.
+
+
+@dataclass
+class _Block:
+    """A heading, a paragraph or a bulleted list of the message body."""
+
+    kind: str  # 'heading' | 'paragraph' | 'list'
+    lines: list[str]
+
+
+def _render_text(blocks: Sequence[_Block]) -> str:
+    parts: list[str] = []
+    for block in blocks:
+        if block.kind == "list":
+            parts.append("\n".join(f"- {line}" for line in block.lines))
+        else:
+            parts.append("\n".join(block.lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def _render_html(blocks: Sequence[_Block]) -> str:
+    parts: list[str] = []
+    for block in blocks:
+        if block.kind == "heading":
+            parts.append(f"<h3>{html.escape(' '.join(block.lines))}</h3>")
+        elif block.kind == "list":
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in block.lines)
+            parts.append(f"<ul>{items}</ul>")
+        else:
+            parts.append(f"<p>{'<br>'.join(html.escape(line) for line in block.lines)}</p>")
+    return "<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+
+
+def _message(subject: str, blocks: Sequence[_Block]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message.set_content(_render_text(blocks))
+    message.add_alternative(_render_html(blocks), subtype="html")
+    return message
+
+
+# ---------------------------------------------------------------------------------------
+# Quality alert
+
+
+def field_label(field_name: str) -> str:
+    """A capture field's name in plain words, e.g. ``bmi`` -> ``BMI``."""
+    return FIELD_LABELS.get(field_name, field_name.replace("_", " ").capitalize())
+
+
+def population_words(population: str | None) -> str:
+    """What a capture percentage counts, e.g. ``all clients`` -> ``clients``."""
+    if population is None:
+        return "records"
+    return POPULATION_WORDS.get(population, population)
+
+
+def format_percent(value: float) -> str:
+    """A percentage to one decimal place: ``57.8%``."""
+    return f"{value:.1f}%"
+
+
+def format_threshold(value: float) -> str:
+    """A threshold as configured, without a needless ``.0``: ``95%``, ``92.5%``."""
+    return f"{value:g}%"
+
+
+def format_extract_date(extract_date: str) -> str:
+    """``2010-08-31`` -> ``31 August 2010``; anything else is returned as it is."""
+    try:
+        parsed = date.fromisoformat(extract_date)
+    except ValueError:
+        return extract_date
+    return f"{parsed.day} {parsed:%B %Y}"
+
+
+def more_needed(threshold: float, recorded: int, total: int) -> int:
+    """How many more records would reach the threshold: ceil(threshold% of total) - recorded.
+
+    Computed on exact fractions, so 95% of 100 is 95, not 95.00000000000001 -> 96.
+    """
+    needed = math.ceil(Fraction(str(threshold)) * total / 100)
+    return max(needed - recorded, 0)
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _observed_percent(result: CheckResultLike) -> float | None:
+    if result.observed_value is not None:
+        return float(result.observed_value)
+    if result.recorded is not None and result.total:
+        return 100 * result.recorded / result.total
+    return None
+
+
+def _last_month(result: CheckResultLike, previous_percent: Mapping[str, float]) -> str:
+    key = result.field if result.field in previous_percent else result.check
+    previous = previous_percent.get(key) if key is not None else None
+    if previous is None:
+        return "Last month: no earlier extract."
+    sentence = f"Last month: {format_percent(previous)}"
+    observed = _observed_percent(result)
+    if observed is not None:
+        change = round(observed, 1) - round(previous, 1)
+        if change > 0.05:
+            sentence += f" (up {change:.1f} points)"
+        elif change < -0.05:
+            sentence += f" (down {-change:.1f} points)"
+        else:
+            sentence += " (no change)"
+    return sentence + "."
+
+
+def capture_paragraph(result: CheckResultLike, previous_percent: Mapping[str, float]) -> str:
+    """One plain-English paragraph for a capture field below its standard."""
+    label = field_label(result.field or result.check)
+    population = population_words(result.population)
+    observed = _observed_percent(result)
+    if result.recorded is not None and result.total is not None:
+        recorded_for = f"{result.recorded} of {result.total} {population}"
+        if observed is not None:
+            recorded_for += f" ({format_percent(observed)})"
+    elif observed is not None:
+        recorded_for = f"{format_percent(observed)} of {population}"
+    else:
+        recorded_for = f"an unknown share of {population}"
+    sentence = f"{label} was recorded for {recorded_for}"
+
+    if result.threshold is not None:
+        sentence += f"; the standard is {format_threshold(result.threshold)}"
+        if observed is not None and observed < result.threshold:
+            shortfall = result.threshold - observed
+            sentence += f", so it is {shortfall:.1f} points short"
+        if result.recorded is not None and result.total is not None:
+            missing = more_needed(result.threshold, result.recorded, result.total)
+            if missing > 0:
+                noun = "goal" if result.population == "all goals" else "client"
+                sentence += f" ({_plural(missing, f'more {noun}', f'more {noun}s')}"
+                sentence += " would need it recorded)"
+    return f"{sentence}. {_last_month(result, previous_percent)}"
+
+
+def other_check_line(result: CheckResultLike) -> str:
+    """One list item for a failed validity or structure check."""
+    description = result.description.strip().rstrip(".")
+    if result.observed_value is None:
+        return f"{description}: failed."
+    count = result.observed_value
+    count_text = f"{int(count)}" if float(count).is_integer() else f"{count:g}"
+    rows = "row" if count == 1 else "rows"
+    return f"{description}: {count_text} {rows} not as expected."
+
+
+def field_advice(result: CheckResultLike) -> str:
+    """What to do about one capture field below its standard."""
+    field_name = result.field or result.check
+    advice = FIELD_ADVICE.get(field_name)
+    if advice is None:
+        population = population_words(result.population)
+        advice = f"Make sure {field_label(field_name).lower()} is recorded for all {population}."
+    return f"{field_label(field_name)}: {advice}"
+
+
+def compose_quality_alert(
+    service_name: str,
+    service_code: str,
+    extract_date: str,
+    export_dir: str,
+    failures: Iterable[CheckResultLike],
+    previous_percent: Mapping[str, float],
+) -> EmailMessage | None:
+    """The one email for a run with failing quality checks; ``None`` when none failed.
+
+    ``failures`` may hold passing checks too: they are left out. ``previous_percent``
+    maps a capture field (or, failing that, the check's name) to last month's percent
+    captured; a field not in it reads "Last month: no earlier extract."
+    """
+    failed = [result for result in failures if not result.passed]
+    if not failed:
+        return None
+    capture = [result for result in failed if result.suite == CAPTURE_SUITE]
+    others = [result for result in failed if result.suite != CAPTURE_SUITE]
+
+    service = f"{service_name} ({service_code})" if service_code else service_name
+    extract = format_extract_date(extract_date)
+    problems: list[str] = []
+    if capture:
+        problems.append(_plural(len(capture), "field", "fields") + " below standard")
+    if others:
+        problems.append(_plural(len(others), "other check", "other checks") + " failed")
+    findings: list[str] = []
+    if capture:
+        verb = "is" if len(capture) == 1 else "are"
+        findings.append(f"{_plural(len(capture), 'field', 'fields')} {verb} below standard")
+    if others:
+        findings.append(_plural(len(others), "other check", "other checks") + " failed")
+    topic = "DCRS data capture" if capture else "DCRS data quality"
+    subject = f"{topic}: {', '.join(problems)} — {service_name}, extract {extract}"
+
+    blocks = [
+        _Block(
+            "paragraph",
+            [
+                f"The DCRS extract of {extract} for {service} has been checked: "
+                f"{' and '.join(findings)}.",
+                f"Export: {export_dir}",
+            ],
+        )
+    ]
+    if capture:
+        blocks.append(_Block("heading", ["Fields below their standard"]))
+        blocks.extend(
+            _Block("paragraph", [capture_paragraph(result, previous_percent)]) for result in capture
+        )
+    if others:
+        blocks.append(_Block("heading", ["Other checks that failed"]))
+        blocks.append(_Block("list", [other_check_line(result) for result in others]))
+
+    blocks.append(_Block("heading", ["What to do"]))
+    advice = [field_advice(result) for result in capture]
+    if others:
+        advice.append(
+            "For the other checks, correct the listed records in DCRS before the next "
+            "monthly export."
+        )
+    blocks.append(_Block("list", advice))
+    blocks.append(_Block("paragraph", [WHERE_TO_SEE_MORE]))
+    return _message(subject, blocks)
+
+
+# ---------------------------------------------------------------------------------------
+# Failure alert
+
+
+def compose_failure_alert(
+    service_label: str, export_dir: str, error: str, warehouse: str
+) -> EmailMessage:
+    """The email for a run that failed outright: what failed, and that nothing changed.
+
+    ``service_label`` may be empty (e.g. the manifest could not be read); the subject then
+    names the export directory. ``error`` is the run's own message, which names the file
+    and the problem.
+    """
+    label = service_label or export_dir
+    subject = f"DCRS pipeline run failed — {label}"
+    blocks = [
+        _Block(
+            "paragraph",
+            [
+                f"The DCRS pipeline run for {label} failed, so nothing was published.",
+                f"Export: {export_dir}",
+            ],
+        ),
+        _Block("heading", ["What failed"]),
+        _Block("paragraph", error.strip().splitlines() or ["(no error message)"]),
+        _Block(
+            "paragraph",
+            [
+                f"The published warehouse was left as it was: {warehouse}. "
+                "If an earlier run succeeded, reports that read it still show that run's figures."
+            ],
+        ),
+        _Block("heading", ["What to do"]),
+        _Block(
+            "list",
+            [
+                "If the message names a file of the export, fix it or download the export "
+                "from DCRS again (every file and manifest.json from the same download).",
+                f"Then run the pipeline again: dcrs run --export {export_dir} "
+                f"--warehouse {warehouse}",
+                "If the message is not about the export, forward this email to whoever "
+                "maintains the pipeline.",
+            ],
+        ),
+    ]
+    return _message(subject, blocks)
+
+
+# ---------------------------------------------------------------------------------------
+# Delivery
+
+
+def _replace_header(message: EmailMessage, name: str, value: str) -> None:
+    del message[name]
+    message[name] = value
+
+
+def _deliver_once(
+    message: EmailMessage, settings: SmtpSettings, log: Callable[[str], None]
+) -> None:
+    with smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        smtp.ehlo()
+        use_starttls = settings.starttls
+        if use_starttls is None:
+            use_starttls = settings.user is not None and smtp.has_extn("starttls")
+        if use_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if settings.user is not None:
+            if not use_starttls:
+                log(f"Alert email: logging in to {settings.server} without TLS.")
+            smtp.login(settings.user, settings.password or "")
+        refused = smtp.send_message(
+            message, from_addr=settings.sender, to_addrs=settings.recipients
+        )
+    if refused:
+        # Some recipients accepted it (all refused raises SMTPRecipientsRefused); sending
+        # again would duplicate it for them, so report the refused ones instead.
+        details = "; ".join(
+            f"{address}: {code} {reply.decode(errors='replace')}"
+            for address, (code, reply) in refused.items()
+        )
+        log(f"Alert email: {settings.server} refused some recipients: {details}")
+
+
+def send(
+    message: EmailMessage,
+    settings: SmtpSettings,
+    attempts: int = 3,
+    backoff_seconds: float = 2.0,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Send ``message`` to ``settings.recipients``, retrying on failure.
+
+    Sets ``From``, ``To`` (and a ``Message-ID`` if it has none, kept across retries).
+    A connection or SMTP error is logged and retried after ``backoff_seconds``, doubling
+    each time; after the last attempt :class:`AlertDeliveryError` is raised, naming the
+    server and the last error. A server that refuses every recipient is a failure; one
+    that refuses only some is logged.
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, not {attempts}")
+    _replace_header(message, "From", settings.sender)
+    _replace_header(message, "To", ", ".join(settings.recipients))
+    if message["Message-ID"] is None:
+        domain = settings.sender.rpartition("@")[2]
+        message["Message-ID"] = make_msgid(idstring="dcrs", domain=domain)
+
+    last_error: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            _deliver_once(message, settings, log)
+        except (OSError, smtplib.SMTPException) as error:
+            last_error = error
+            log(
+                f"Alert email to {settings.server}: attempt {attempt} of {attempts} failed: "
+                f"{_describe(error)}"
+            )
+            if attempt < attempts:
+                time.sleep(backoff_seconds * 2 ** (attempt - 1))
+        else:
+            return
+    raise AlertDeliveryError(
+        f"Could not send the alert email {message['Subject']!r} via {settings.server} "
+        f"after {_plural(attempts, 'attempt', 'attempts')}: {_describe(last_error)}"
+    ) from last_error
+
+
+def _describe(error: Exception | None) -> str:
+    """An SMTP or socket error in one line, with its type."""
+    if error is None:
+        return "no error recorded"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        refused = ", ".join(
+            f"{address} ({code} {reply.decode(errors='replace')})"
+            for address, (code, reply) in error.recipients.items()
+        )
+        return f"every recipient was refused: {refused}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        return f"{type(error).__name__}: {error.smtp_code} {text}"
+    return f"{type(error).__name__}: {error}"
