@@ -22,6 +22,7 @@ app = typer.Typer(
 
 EXIT_UNTRUSTED_EXPORT = 2
 EXIT_BUILD_FAILED = 3
+EXIT_ALERT_NOT_DELIVERED = 4
 
 
 @app.callback()
@@ -48,10 +49,17 @@ def run(
 ) -> None:
     """Load an export, build every model and run every dbt test, then publish.
 
+    Then the Great Expectations suites check data capture, validity and structure; their
+    results are kept, run after run, in marts.data_quality_results, and Data Docs are
+    written to the folder data_docs beside the warehouse. When a check fails, the service
+    manager gets one email (SMTP settings from DCRS_SMTP_HOST, DCRS_SMTP_PORT,
+    DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD).
+
     Exits 0 when the marts are built and published; 2 when the export cannot be trusted
     (missing file or column, unreadable manifest, row count differing from the manifest,
-    undecodable file); 3 when a model or data test fails. On any failure the published
-    warehouse is left as it was.
+    undecodable file); 3 when a model or data test fails; 4 when the warehouse was
+    published but the alert email could not be delivered. On a failure before publishing
+    the published warehouse is left as it was.
 
     Rows that cannot be used, and values that count as Invalid, are listed in the
     warehouse's table audit.load_issues (file, line, column, value, reason);
@@ -59,6 +67,9 @@ def run(
     """
     try:
         summary = pipeline.run(export, warehouse, echo=typer.echo)
+    except pipeline.AlertNotDelivered as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_ALERT_NOT_DELIVERED) from error
     except ExportError as error:
         typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
         typer.secho("Nothing was published; the last good warehouse was left as it was.", err=True)
@@ -89,3 +100,17 @@ def run(
     )
     if summary.rows_rejected or summary.values_invalid:
         typer.echo("  see audit.load_issues for each rejected row and unusable value")
+    failed = summary.failed_checks
+    typer.echo(
+        f"  quality checks {len(summary.quality)}, failed {len(failed)}"
+        + (f" (Data Docs: {summary.data_docs / 'index.html'})" if summary.data_docs else "")
+    )
+    for result in failed:
+        if result.suite == "data_capture":
+            typer.echo(
+                f"    {result.field}: {result.recorded} of {result.total} "
+                f"({result.observed_value:.1f}%), standard {result.threshold:g}%"
+            )
+        else:
+            typer.echo(f"    {result.check}: {result.observed_value:g} unexpected rows")
+    typer.echo(f"  {summary.alert}")

@@ -1,20 +1,27 @@
-"""One pipeline run: load an export, build and test every model, publish the warehouse.
+"""One pipeline run: load an export, build and test every model, check data quality,
+publish the warehouse, alert the service manager.
 
 A run builds into a new file beside the warehouse (``<warehouse>.building``) and replaces
-the published warehouse with it, atomically, only when the load and every dbt model and
-test have succeeded. A run that fails at any point removes its own file and leaves the
-published warehouse exactly as it was.
+the published warehouse with it, atomically, only when the load, every dbt model and data
+test, and the quality checks have run. A run that fails at any point removes its own file
+and leaves the published warehouse exactly as it was.
+
+Each step is a plain function; ``run`` calls them through a step runner, so that the CLI
+(``dcrs run``) and the Prefect flow (``flows/monthly_dcrs.py``) run the same code.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 
@@ -25,8 +32,15 @@ DEFAULT_EXPORT = PROJECT_DIR / "data" / "sample" / "kc-2010-08-31"
 DEFAULT_WAREHOUSE = PROJECT_DIR / "warehouse" / "dcrs.duckdb"
 
 
+T = TypeVar("T")
+
+
 class BuildError(Exception):
     """dbt could not build a model, or a data test failed: nothing was published."""
+
+
+class AlertNotDelivered(Exception):
+    """The warehouse was published, but the alert email could not be delivered."""
 
 
 @dataclass
@@ -41,14 +55,22 @@ class FileSummary:
 
 @dataclass
 class RunSummary:
+    run_id: str
     warehouse: Path
     service_code: str
+    service_name: str
     extract_date: str
+    export_dir: Path
     files: list[FileSummary]
     values_invalid: int
     measures_built: int
     mart_rows: int
-    seconds: float
+    headline: dict[str, Any]
+    quality: list[Any] = field(default_factory=list)
+    previous_capture: dict[str, float] = field(default_factory=dict)
+    data_docs: Path | None = None
+    alert: str = ""
+    seconds: float = 0.0
 
     @property
     def rows_read(self) -> int:
@@ -62,10 +84,26 @@ class RunSummary:
     def rows_rejected(self) -> int:
         return sum(item.rows_rejected for item in self.files)
 
+    @property
+    def failed_checks(self) -> list[Any]:
+        return [result for result in self.quality if not result.passed]
+
 
 def _remove(path: Path) -> None:
     for candidate in (path, path.with_name(path.name + ".wal")):
         candidate.unlink(missing_ok=True)
+    docs = _docs_dir(path)
+    if docs.exists():
+        shutil.rmtree(docs)
+
+
+def _docs_dir(database: Path) -> Path:
+    return database.with_name(database.name + ".data_docs")
+
+
+def published_docs_dir(warehouse: Path) -> Path:
+    """Where the Data Docs of the published warehouse live."""
+    return warehouse.with_name("data_docs")
 
 
 def dbt_command(*arguments: str) -> list[str]:
@@ -79,6 +117,12 @@ def dbt_command(*arguments: str) -> list[str]:
         "--profiles-dir",
         str(PROJECT_DIR),
     ]
+
+
+def load(export_dir: Path, database: Path) -> LoadReport:
+    """Load the export into the raw schema of a new database file."""
+    with duckdb.connect(str(database)) as con:
+        return load_export(con, export_dir)
 
 
 def build_models(database: Path, echo: Callable[[str], None]) -> None:
@@ -111,10 +155,110 @@ def build_models(database: Path, echo: Callable[[str], None]) -> None:
         raise BuildError(f"dbt build failed; nothing was published.\n{detail}")
 
 
-def summarise(database: Path, seconds: float) -> RunSummary:
-    with duckdb.connect(str(database), read_only=True) as con:
+def check_quality(database: Path) -> list[Any]:
+    """Run the Great Expectations suites on the built database; Data Docs beside it."""
+    from dcrs.quality import run_quality_checks  # GX costs seconds to import
+
+    return run_quality_checks(database, _docs_dir(database))
+
+
+QUALITY_RESULTS_DDL = """
+    create table if not exists marts.data_quality_results (
+        run_id varchar,
+        run_at timestamp,
+        service_code varchar,
+        extract_date date,
+        suite varchar,
+        check_id varchar,
+        field varchar,
+        description varchar,
+        population varchar,
+        recorded integer,
+        total integer,
+        observed_value double,
+        threshold double,
+        passed boolean
+    )
+"""
+
+
+def record_quality(
+    database: Path, warehouse: Path, run_id: str, results: list[Any]
+) -> dict[str, float]:
+    """Keep this run's check results with every earlier run's, in marts.data_quality_results.
+
+    Earlier runs come from the published warehouse, so the history survives each rebuild.
+    Returns the data-capture percent of each field at the latest earlier extract.
+    """
+    with duckdb.connect(str(database)) as con:
+        con.execute(QUALITY_RESULTS_DDL)
+        if warehouse.exists():
+            con.execute(f"attach {_sql_text(str(warehouse))} as published (read_only)")
+            has_history = con.execute(
+                "select count(*) from duckdb_tables() where database_name = 'published' "
+                "and schema_name = 'marts' and table_name = 'data_quality_results'"
+            ).fetchone()[0]
+            if has_history:
+                con.execute(
+                    "insert into marts.data_quality_results by name "
+                    "select * from published.marts.data_quality_results"
+                )
+            con.execute("detach published")
         service_code, extract_date = con.execute(
-            "select service_code, extract_date::varchar from staging.stg_dcrs__manifests"
+            "select service_code, extract_date from staging.stg_dcrs__manifests"
+        ).fetchone()
+        con.executemany(
+            """
+            insert into marts.data_quality_results values
+                (?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                [
+                    run_id,
+                    service_code,
+                    extract_date,
+                    result.suite,
+                    result.check,
+                    result.field,
+                    result.description,
+                    result.population,
+                    result.recorded,
+                    result.total,
+                    result.observed_value,
+                    result.threshold,
+                    result.passed,
+                ]
+                for result in results
+            ],
+        )
+        previous = con.execute(
+            """
+            with earlier as (
+                select field, observed_value, extract_date, run_at
+                from marts.data_quality_results
+                where
+                    suite = 'data_capture'
+                    and service_code = ?
+                    and extract_date < ?
+            )
+            select field, arg_max(observed_value, (extract_date, run_at))
+            from earlier
+            group by field
+            """,
+            [service_code, extract_date],
+        ).fetchall()
+    return dict(previous)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def summarise(database: Path, run_id: str, export_dir: Path) -> RunSummary:
+    with duckdb.connect(str(database), read_only=True) as con:
+        service_code, service_name, extract_date = con.execute(
+            "select service_code, service_name, extract_date::varchar "
+            "from staging.stg_dcrs__manifests"
         ).fetchone()
         files = [
             FileSummary(*row)
@@ -132,48 +276,146 @@ def summarise(database: Path, seconds: float) -> RunSummary:
         measures_built, mart_rows = con.execute(
             "select count(distinct measure_id), count(*) from marts.measure_breakdown"
         ).fetchone()
+        cursor = con.execute("select * from marts.service_summary")
+        headline = dict(
+            zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True)
+        )
     return RunSummary(
+        run_id=run_id,
         warehouse=database,
         service_code=service_code,
+        service_name=service_name,
         extract_date=extract_date,
+        export_dir=export_dir,
         files=files,
         values_invalid=values_invalid,
         measures_built=measures_built,
         mart_rows=mart_rows,
-        seconds=seconds,
+        headline=headline,
     )
+
+
+def publish(database: Path, warehouse: Path) -> Path | None:
+    """Swap the built file in as the published warehouse (an atomic rename), and its
+    Data Docs in as the published ones. Returns the published Data Docs folder."""
+    os.replace(database, warehouse)
+    built_docs = _docs_dir(database)
+    if not built_docs.exists():
+        return None
+    target = published_docs_dir(warehouse)
+    retired = target.with_name(target.name + ".old")
+    if retired.exists():
+        shutil.rmtree(retired)
+    if target.exists():
+        os.replace(target, retired)
+    os.replace(built_docs, target)
+    if retired.exists():
+        shutil.rmtree(retired)
+    return target
+
+
+def send_quality_alert(summary: RunSummary, echo: Callable[[str], None]) -> str:
+    """Email the service manager when a check failed. Returns what happened, in words."""
+    from dcrs import alerts
+
+    settings = alerts.SmtpSettings.from_environment()
+    if settings is None:
+        return "alerts are off (set DCRS_SMTP_HOST and DCRS_ALERT_TO to turn them on)"
+    message = alerts.compose_quality_alert(
+        summary.service_name,
+        summary.service_code,
+        summary.extract_date,
+        str(summary.export_dir),
+        summary.failed_checks,
+        summary.previous_capture,
+    )
+    if message is None:
+        return "no alert needed: every check passed"
+    try:
+        alerts.send(message, settings, log=echo)
+    except alerts.AlertDeliveryError as error:
+        raise AlertNotDelivered(
+            f"The warehouse was published, but the alert to the service manager could not "
+            f"be delivered: {error}"
+        ) from error
+    return f"alert sent to {', '.join(settings.recipients)}"
+
+
+def send_failure_alert(
+    export_dir: Path, warehouse: Path, error: BaseException, echo: Callable[[str], None]
+) -> str:
+    """Email the service manager that the run failed and nothing was published."""
+    from dcrs import alerts
+
+    settings = alerts.SmtpSettings.from_environment()
+    if settings is None:
+        return "alerts are off (set DCRS_SMTP_HOST and DCRS_ALERT_TO to turn them on)"
+    message = alerts.compose_failure_alert(
+        export_dir.name, str(export_dir), str(error), str(warehouse)
+    )
+    alerts.send(message, settings, log=echo)
+    return f"failure alert sent to {', '.join(settings.recipients)}"
+
+
+class StepRunner(Protocol):
+    """Runs one named step of the pipeline: directly (the CLI) or as a Prefect task."""
+
+    def __call__(
+        self, name: str, function: Callable[..., T], *arguments: Any, io: bool = False
+    ) -> T: ...
+
+
+def run_directly(name: str, function: Callable[..., T], *arguments: Any, io: bool = False) -> T:
+    """The CLI's step runner: call the step."""
+    return function(*arguments)
 
 
 def run(
     export_dir: Path = DEFAULT_EXPORT,
     warehouse: Path = DEFAULT_WAREHOUSE,
     echo: Callable[[str], None] = print,
+    step: StepRunner = run_directly,
 ) -> RunSummary:
-    """Load ``export_dir``, build every model and test, and publish ``warehouse``."""
+    """Load ``export_dir``, build every model and test, check data quality, publish
+    ``warehouse`` and alert the service manager. ``dcrs run`` and the Prefect flow both
+    run this; the flow passes a ``step`` that makes each step a task."""
     started = time.perf_counter()
+    run_id = str(uuid.uuid4())
+    export_dir = export_dir.resolve()
     warehouse = warehouse.resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     building = warehouse.with_name(warehouse.name + ".building")
     _remove(building)
     try:
         echo(f"Loading export {export_dir}")
-        with duckdb.connect(str(building)) as con:
-            report: LoadReport = load_export(con, export_dir)
+        report = step("load export", load, export_dir, building, io=True)
         for loaded in report.files:
             extra = (
                 f"; extra columns ignored: {', '.join(loaded.extra_columns)}"
-                if (loaded.extra_columns)
+                if loaded.extra_columns
                 else ""
             )
             echo(f"  {loaded.file_name}: {loaded.rows_read} rows, {loaded.encoding}{extra}")
         echo("Building and testing models (dbt build)")
-        build_models(building, echo)
-        summary = summarise(building, time.perf_counter() - started)
-        os.replace(building, warehouse)
+        step("build models", build_models, building, echo)
+        echo("Checking data quality (Great Expectations)")
+        results = step("check data quality", check_quality, building)
+        previous = step(
+            "record quality results", record_quality, building, warehouse, run_id, results
+        )
+        summary = step("summarise", summarise, building, run_id, export_dir)
+        summary.quality = results
+        summary.previous_capture = previous
+        summary.data_docs = step("publish", publish, building, warehouse, io=True)
+    except BaseException as error:
         _remove(building)
-    except BaseException:
-        _remove(building)
+        if isinstance(error, Exception):
+            try:
+                echo(send_failure_alert(export_dir, warehouse, error, echo))
+            except Exception as alert_error:  # the run's own error matters more
+                echo(f"the failure alert could not be sent: {alert_error}")
         raise
     summary.warehouse = warehouse
+    summary.alert = step("alert", send_quality_alert, summary, echo, io=True)
     summary.seconds = time.perf_counter() - started
     return summary

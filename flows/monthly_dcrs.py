@@ -1,0 +1,85 @@
+"""The monthly DCRS run as a Prefect flow.
+
+Thin by design: it runs ``dcrs.pipeline.run``, the same code as ``dcrs run``, with each
+step (load, dbt build, quality checks, publish, alert) as a Prefect task, and attaches a
+markdown artifact with the headline figures and the data-capture checks. Only the I/O
+steps (reading the export, publishing, sending the alert) are retried, and only on I/O
+errors: an export that cannot be trusted fails at once.
+
+Deployed from ``prefect.yaml`` at the repository root (see README.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+
+from dcrs import pipeline
+from dcrs.summary import run_markdown
+
+T = TypeVar("T")
+IO_RETRIES = 2
+IO_RETRY_DELAY_SECONDS = 10
+
+
+def _retry_on_io_error(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry a task only when it failed on I/O (a file system or network error)."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def as_task(name: str, function: Callable[..., T], *arguments: Any, io: bool = False) -> T:
+    """Run one pipeline step as a Prefect task (the flow's step runner)."""
+    options: dict[str, Any] = {"name": name, "cache_policy": NONE}
+    if io:
+        options |= {
+            "retries": IO_RETRIES,
+            "retry_delay_seconds": IO_RETRY_DELAY_SECONDS,
+            "retry_condition_fn": _retry_on_io_error,
+        }
+    return task(function, **options)(*arguments)
+
+
+@flow(name="dcrs-monthly")
+def monthly_dcrs_run(
+    export_dir: Path = pipeline.DEFAULT_EXPORT,
+    warehouse: Path = pipeline.DEFAULT_WAREHOUSE,
+) -> dict[str, Any]:
+    """Load one DCRS export, build and test the marts, check data quality, publish the
+    warehouse and alert the service manager.
+
+    Args:
+        export_dir: folder holding the month's export (manifest.json and four CSV files);
+            a relative path is taken from the deployment's working directory.
+        warehouse: the DuckDB file to publish; replaced only when the run succeeds.
+    """
+    logger = get_run_logger()
+    summary = pipeline.run(Path(export_dir), Path(warehouse), echo=logger.info, step=as_task)
+    create_markdown_artifact(
+        markdown=run_markdown(summary),
+        key="dcrs-run-summary",
+        description=f"{summary.service_name}, extract {summary.extract_date}",
+    )
+    return {
+        "service_code": summary.service_code,
+        "extract_date": summary.extract_date,
+        "warehouse": str(summary.warehouse),
+        "rows_staged": summary.rows_staged,
+        "rows_rejected": summary.rows_rejected,
+        "failed_checks": [result.check for result in summary.failed_checks],
+        "alert": summary.alert,
+    }
+
+
+if __name__ == "__main__":
+    monthly_dcrs_run()

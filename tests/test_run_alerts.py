@@ -1,0 +1,137 @@
+"""`dcrs run` end to end with alerts: a real SMTP server on loopback (aiosmtpd), the real
+pipeline in a fresh process, and the message read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import DCRS, ROOT, SAMPLE_EXPORT
+from exports import read_rows, write_rows
+from smtp_server import free_port, running_smtp_server
+
+FOUR_FIELDS = ("Disability", "Signposting", "Primary health issue", "BMI")
+
+
+def run_with_smtp(export: Path, warehouse: Path, port: int) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "DCRS_SMTP_HOST": "127.0.0.1",
+        "DCRS_SMTP_PORT": str(port),
+        "DCRS_ALERT_FROM": "dcrs-pipeline@example.org",
+        "DCRS_ALERT_TO": "service.manager@example.org",
+    }
+    return subprocess.run(
+        [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+
+
+def body(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def september_export(tmp_path: Path) -> Path:
+    """The sample a month later: the same clients, ten more with disability recorded."""
+    export = tmp_path / "kc-2010-09-30"
+    shutil.copytree(SAMPLE_EXPORT, export)
+    clients = read_rows(export, "clients.csv")
+    blanks = [row for row in clients if not row["disability"]][:10]
+    for row in blanks:
+        row["disability"] = "Not disabled"
+    write_rows(export, "clients.csv", clients)
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest["extract_date"] = "2010-09-30"
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    return export
+
+
+def test_one_alert_names_exactly_the_four_fields_then_last_month(tmp_path):
+    warehouse = tmp_path / "warehouse" / "dcrs.duckdb"
+    with running_smtp_server() as server:
+        august = run_with_smtp(SAMPLE_EXPORT, warehouse, server.port)
+        assert august.returncode == 0, august.stdout + august.stderr
+        assert "alert sent to service.manager@example.org" in august.stdout
+        assert len(server.messages) == 1
+        (message,) = server.messages
+        text = body(message)
+        assert message["To"] == "service.manager@example.org"
+        assert "4 fields below standard" in message["Subject"]
+        assert "Disability was recorded for 67 of 116 clients (57.8%); the standard is 95%" in text
+        assert "Signposting was recorded for 42 of 116 clients (36.2%)" in text
+        assert "Primary health issue was recorded for 101 of 111 eligible clients (91.0%)" in text
+        assert "BMI was recorded for 92 of 111 eligible clients (82.9%)" in text
+        named = [
+            line.split(" was recorded")[0]
+            for line in text.splitlines()
+            if " was recorded for " in line
+        ]
+        assert tuple(named) == FOUR_FIELDS
+        assert "Last month: no earlier extract." in text
+
+        september = run_with_smtp(september_export(tmp_path), warehouse, server.port)
+        assert september.returncode == 0, september.stdout + september.stderr
+        assert len(server.messages) == 2
+        text = body(server.messages[1])
+        assert "Disability was recorded for 77 of 116 clients (66.4%)" in text
+        assert "Last month: 57.8%" in text
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        history = con.execute(
+            "select extract_date::varchar, round(observed_value, 1) "
+            "from marts.data_quality_results where field = 'disability' "
+            "and suite = 'data_capture' order by extract_date"
+        ).fetchall()
+        latest = con.execute(
+            "select round(percent, 1) from marts.data_capture where field = 'disability'"
+        ).fetchall()
+    assert history == [("2010-08-31", 57.8), ("2010-09-30", 66.4)]
+    assert latest == [(66.4,)]
+    assert (warehouse.parent / "data_docs" / "index.html").exists()
+
+
+def test_untrusted_export_sends_one_failure_alert(tmp_path, export_copy):
+    (export_copy / "goals.csv").unlink()
+    with running_smtp_server() as server:
+        result = run_with_smtp(export_copy, tmp_path / "dcrs.duckdb", server.port)
+        assert result.returncode == 2
+        assert len(server.messages) == 1
+        text = body(server.messages[0])
+    assert "goals.csv" in text
+    assert "required file is missing" in text
+    assert "nothing was published" in text.lower()
+
+
+def test_undeliverable_alert_is_reported_not_dropped(tmp_path):
+    warehouse = tmp_path / "dcrs.duckdb"
+    result = run_with_smtp(SAMPLE_EXPORT, warehouse, free_port())
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "could not be delivered" in result.stderr
+    assert result.stdout.count("attempt") >= 3 or result.stderr.count("attempt") >= 3
+    assert warehouse.exists(), "the warehouse is published even when the alert fails"
+
+
+@pytest.mark.parametrize("variable", ["DCRS_SMTP_HOST", "DCRS_ALERT_TO"])
+def test_without_smtp_the_run_says_alerts_are_off_once(sample_warehouse, variable, tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DCRS_")}
+    env.update({"DCRS_SMTP_HOST": "127.0.0.1", "DCRS_ALERT_TO": "a@example.org"})
+    env.pop(variable)
+    result = subprocess.run(
+        [str(DCRS), "run", "--warehouse", str(tmp_path / "dcrs.duckdb")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).lower().count("alerts are off") == 1
