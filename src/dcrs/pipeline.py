@@ -119,9 +119,19 @@ def dbt_command(*arguments: str) -> list[str]:
     ]
 
 
+# The warehouse file is written in DuckDB 1.5's storage format, which DuckDB 2.0 reads and
+# writes too: BI tools and the DuckDB CLI still on 1.5 can then open it.
+STORAGE_VERSION = "v1.5.0"
+
+
 def load(export_dir: Path, database: Path) -> LoadReport:
     """Load the export into the raw schema of a new database file."""
-    with duckdb.connect(str(database)) as con:
+    with duckdb.connect() as con:
+        con.execute(
+            f"attach {_sql_text(str(database))} as warehouse "
+            f"(storage_version '{STORAGE_VERSION}')"
+        )
+        con.execute("use warehouse")
         return load_export(con, export_dir)
 
 
