@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_dcrs
+from conftest import SAMPLE_EXPORT, run_dcrs
 from exports import read_rows, set_row_count, write_rows
 
 
@@ -121,7 +122,8 @@ def test_untrusted_export_is_refused_and_publishes_nothing(case, export_copy, pu
     assert message in result.stderr
     assert "last good warehouse was left as it was" in result.stderr
     assert digest(published) == before
-    assert sorted(path.name for path in published.parent.iterdir()) == ["dcrs.duckdb"]
+    left = sorted(path.name for path in published.parent.iterdir())
+    assert left in (["dcrs.duckdb"], ["dcrs.duckdb", "dcrs.duckdb.lock"])
 
 
 def test_first_run_with_untrusted_export_creates_no_warehouse(export_copy, tmp_path):
@@ -135,8 +137,6 @@ def test_first_run_with_untrusted_export_creates_no_warehouse(export_copy, tmp_p
 @pytest.fixture(scope="module")
 def damaged_rows_run(tmp_path_factory, sample_warehouse):
     """One export holding every class of unusable row and value, run once."""
-    from conftest import SAMPLE_EXPORT
-
     export = tmp_path_factory.mktemp("damaged") / "export"
     shutil.copytree(SAMPLE_EXPORT, export)
     clients = read_rows(export, "clients.csv")
@@ -275,3 +275,14 @@ def test_out_of_range_bmi_and_unknown_label_count_as_invalid(damaged_rows_run):
         ).fetchone()
     assert invalid == {"bmi_band": 1, "gender": 1}
     assert denominator == 114  # 115 staged clients less the Invalid one
+
+
+def test_a_second_run_on_the_same_warehouse_waits_its_turn(published):
+    """While one run holds the warehouse, another fails at once and changes nothing."""
+    before = digest(published)
+    with (published.parent / "dcrs.duckdb.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = run_dcrs(SAMPLE_EXPORT, published)
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "another run is building this warehouse" in result.stderr
+    assert digest(published) == before

@@ -23,6 +23,7 @@ app = typer.Typer(
 EXIT_UNTRUSTED_EXPORT = 2
 EXIT_BUILD_FAILED = 3
 EXIT_ALERT_NOT_DELIVERED = 4
+EXIT_RUN_IN_PROGRESS = 5
 
 
 @app.callback()
@@ -58,8 +59,9 @@ def run(
     Exits 0 when the marts are built and published; 2 when the export cannot be trusted
     (missing file or column, unreadable manifest, row count differing from the manifest,
     undecodable file); 3 when a model or data test fails; 4 when the warehouse was
-    published but the alert email could not be delivered. On a failure before publishing
-    the published warehouse is left as it was.
+    published but the alert email could not be delivered; 5 when another run is building
+    the same warehouse. On a failure before publishing the published warehouse is left as
+    it was.
 
     Rows that cannot be used, and values that count as Invalid, are listed in the
     warehouse's table audit.load_issues (file, line, column, value, reason);
@@ -67,6 +69,9 @@ def run(
     """
     try:
         summary = pipeline.run(export, warehouse, echo=typer.echo)
+    except pipeline.RunInProgress as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_RUN_IN_PROGRESS) from error
     except pipeline.AlertNotDelivered as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(EXIT_ALERT_NOT_DELIVERED) from error

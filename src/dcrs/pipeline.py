@@ -12,13 +12,15 @@ Each step is a plain function; ``run`` calls them through a step runner, so that
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -37,6 +39,10 @@ T = TypeVar("T")
 
 class BuildError(Exception):
     """dbt could not build a model, or a data test failed: nothing was published."""
+
+
+class RunInProgress(Exception):
+    """Another run holds the warehouse's lock."""
 
 
 class AlertNotDelivered(Exception):
@@ -128,8 +134,7 @@ def load(export_dir: Path, database: Path) -> LoadReport:
     """Load the export into the raw schema of a new database file."""
     with duckdb.connect() as con:
         con.execute(
-            f"attach {_sql_text(str(database))} as warehouse "
-            f"(storage_version '{STORAGE_VERSION}')"
+            f"attach {_sql_text(str(database))} as warehouse (storage_version '{STORAGE_VERSION}')"
         )
         con.execute("use warehouse")
         return load_export(con, export_dir)
@@ -395,6 +400,37 @@ def run(
     warehouse = warehouse.resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     building = warehouse.with_name(warehouse.name + ".building")
+    with _exclusive_run(warehouse):
+        return _run_locked(export_dir, warehouse, building, run_id, started, echo, step)
+
+
+@contextlib.contextmanager
+def _exclusive_run(warehouse: Path) -> Iterator[None]:
+    """One run at a time per warehouse: a second one fails at once instead of sharing
+    the build file."""
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise RunInProgress(
+                f"{warehouse}: another run is building this warehouse; try again when it ends"
+            ) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run_locked(
+    export_dir: Path,
+    warehouse: Path,
+    building: Path,
+    run_id: str,
+    started: float,
+    echo: Callable[[str], None],
+    step: StepRunner,
+) -> RunSummary:
     _remove(building)
     try:
         echo(f"Loading export {export_dir}")
