@@ -1,10 +1,10 @@
 {#- Wilson score interval for a proportion, on the percent scale, as Fingertips and
     PHEindicatormethods compute it (z from var confidence_z, 95% by default).
-    Null where the denominator is null or zero. -#}
+    Null where the count is null or the denominator null or zero. -#}
 
 {% macro wilson_bound(numerator, denominator, sign) -%}
     case
-        when {{ denominator }} > 0 then
+        when {{ numerator }} is not null and {{ denominator }} > 0 then
             -- clamped to [0, 100]: at 0 or n the formula is exact only up to rounding
             least(100.0, greatest(0.0, 100.0 * (
                 2 * {{ numerator }}

@@ -48,7 +48,7 @@ def run(
         ),
     ] = pipeline.DEFAULT_WAREHOUSE,
 ) -> None:
-    """Load an export, build every model and run every dbt test, then publish.
+    """Load an export, build and test every model, check data quality, publish.
 
     Then the Great Expectations suites check data capture, validity and structure; their
     results are kept, run after run, in marts.data_quality_results, and Data Docs are
@@ -119,3 +119,65 @@ def run(
         else:
             typer.echo(f"    {result.check}: {result.observed_value:g} unexpected rows")
     typer.echo(f"  {summary.alert}")
+
+
+@app.command()
+def report(
+    warehouse: Annotated[
+        Path, typer.Option(help="The published warehouse to report on.", dir_okay=False)
+    ] = pipeline.DEFAULT_WAREHOUSE,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="HTML file to write (default: report.html beside the warehouse)."),
+    ] = None,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published",
+            help="Apply disclosure control, for readers outside the service.",
+        ),
+    ] = False,
+    service: Annotated[
+        str | None, typer.Option(help="Service code (default: the warehouse's service).")
+    ] = None,
+    extract_date: Annotated[
+        str | None, typer.Option(help="Extract date, YYYY-MM-DD (default: the latest).")
+    ] = None,
+) -> None:
+    """Write the monthly HTML report for the service manager.
+
+    One self-contained file that works offline and prints well. Every run also writes it
+    (report.html and, disclosure controlled, report-published.html) beside the warehouse.
+    """
+    from dcrs.report import ReportError, write_report
+
+    if out is None:
+        out = warehouse.with_name(pipeline.PUBLISHED_REPORT if published else pipeline.REPORT)
+    try:
+        written = write_report(warehouse, out, published, service, extract_date)
+    except (ReportError, OSError) as error:
+        typer.secho(f"Cannot write the report: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"Wrote {written}")
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the exports into.")],
+    clients: Annotated[int, typer.Option(min=1, help="Clients in all, over all services.")],
+    services: Annotated[int, typer.Option(min=1, help="Number of services.")] = 1,
+    months: Annotated[
+        int, typer.Option(min=1, help="Monthly (cumulative) exports per service.")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same files.")] = 2010,
+) -> None:
+    """Write synthetic DCRS exports of any size, for benchmarks and tests.
+
+    Writes OUT/<service>/<extract date>/: one valid, cumulative export per service and
+    month, generated in DuckDB.
+    """
+    from dcrs.generate import generate as generate_exports
+
+    folders = generate_exports(out, clients=clients, services=services, months=months, seed=seed)
+    for folder in folders:
+        typer.echo(str(folder))

@@ -98,18 +98,26 @@ class RunSummary:
 def _remove(path: Path) -> None:
     for candidate in (path, path.with_name(path.name + ".wal")):
         candidate.unlink(missing_ok=True)
-    docs = _docs_dir(path)
-    if docs.exists():
-        shutil.rmtree(docs)
+    outputs = _outputs_dir(path)
+    if outputs.exists():
+        shutil.rmtree(outputs)
 
 
-def _docs_dir(database: Path) -> Path:
-    return database.with_name(database.name + ".data_docs")
+def _outputs_dir(database: Path) -> Path:
+    """Files a run writes beside the database it builds, published with it."""
+    return database.with_name(database.name + ".outputs")
+
+
+# What a run publishes beside the warehouse, in the warehouse's folder.
+DATA_DOCS = "data_docs"
+PARQUET = "parquet"
+REPORT = "report.html"
+PUBLISHED_REPORT = "report-published.html"
 
 
 def published_docs_dir(warehouse: Path) -> Path:
     """Where the Data Docs of the published warehouse live."""
-    return warehouse.with_name("data_docs")
+    return warehouse.with_name(DATA_DOCS)
 
 
 def dbt_command(*arguments: str) -> list[str]:
@@ -174,7 +182,7 @@ def check_quality(database: Path) -> list[Any]:
     """Run the Great Expectations suites on the built database; Data Docs beside it."""
     from dcrs.quality import run_quality_checks  # GX costs seconds to import
 
-    return run_quality_checks(database, _docs_dir(database))
+    return run_quality_checks(database, _outputs_dir(database) / DATA_DOCS)
 
 
 QUALITY_RESULTS_DDL = """
@@ -310,23 +318,46 @@ def summarise(database: Path, run_id: str, export_dir: Path) -> RunSummary:
     )
 
 
+def write_outputs(database: Path) -> None:
+    """Write the monthly report (exact and disclosure-controlled) and the Parquet files of
+    the built database, to be published with it."""
+    from dcrs.publish import export_parquet
+    from dcrs.report import write_report
+
+    outputs = _outputs_dir(database)
+    export_parquet(database, outputs / PARQUET)
+    write_report(database, outputs / REPORT)
+    write_report(database, outputs / PUBLISHED_REPORT, published=True)
+
+
+def _replace(source: Path, target: Path) -> None:
+    """Put ``source`` where ``target`` is: one rename for a file; for a folder, the old
+    one is renamed away first, so readers see the old folder or the new, never a mix."""
+    if source.is_dir():
+        retired = target.with_name(target.name + ".old")
+        if retired.exists():
+            shutil.rmtree(retired)
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(source, target)
+        if retired.exists():
+            shutil.rmtree(retired)
+    else:
+        os.replace(source, target)
+
+
 def publish(database: Path, warehouse: Path) -> Path | None:
-    """Swap the built file in as the published warehouse (an atomic rename), and its
-    Data Docs in as the published ones. Returns the published Data Docs folder."""
+    """Swap the built file in as the published warehouse (an atomic rename), then its
+    Data Docs, Parquet files and reports beside it. Returns the published Data Docs
+    folder."""
     os.replace(database, warehouse)
-    built_docs = _docs_dir(database)
-    if not built_docs.exists():
-        return None
-    target = published_docs_dir(warehouse)
-    retired = target.with_name(target.name + ".old")
-    if retired.exists():
-        shutil.rmtree(retired)
-    if target.exists():
-        os.replace(target, retired)
-    os.replace(built_docs, target)
-    if retired.exists():
-        shutil.rmtree(retired)
-    return target
+    outputs = _outputs_dir(database)
+    if outputs.exists():
+        for built in sorted(outputs.iterdir()):
+            _replace(built, warehouse.with_name(built.name))
+        shutil.rmtree(outputs)
+    docs = published_docs_dir(warehouse)
+    return docs if docs.exists() else None
 
 
 def send_quality_alert(summary: RunSummary, echo: Callable[[str], None]) -> str:
@@ -449,6 +480,7 @@ def _run_locked(
         previous = step(
             "record quality results", record_quality, building, warehouse, run_id, results
         )
+        step("write reports and Parquet files", write_outputs, building)
         summary = step("summarise", summarise, building, run_id, export_dir)
         summary.quality = results
         summary.previous_capture = previous

@@ -1,0 +1,177 @@
+{#- Every controlled count of the published tables beside the true count it came from, one
+    row per cell. Ephemeral: it is never written to the warehouse (it holds the true
+    counts); suppression_log and the tests in tests/dbt/assert_published_*.sql read it. -#}
+
+{{ config(materialized='ephemeral') }}
+
+{%- set summary_counts = disclosure_service_summary_counts() %}
+
+with
+
+marts_breakdown as (
+
+    select * from {{ ref('measure_breakdown') }}
+
+),
+
+published_breakdown as (
+
+    select * from {{ ref('published_measure_breakdown') }}
+
+),
+
+marts_summary as (
+
+    select * from {{ ref('service_summary') }}
+
+),
+
+published_summary as (
+
+    select * from {{ ref('published_service_summary') }}
+
+),
+
+marts_capture as (
+
+    select * from {{ ref('data_capture') }}
+
+),
+
+published_capture as (
+
+    select * from {{ ref('published_data_capture') }}
+
+),
+
+marts_london as (
+
+    select * from {{ ref('london_comparison') }}
+
+),
+
+published_london as (
+
+    select * from {{ ref('published_london_comparison') }}
+
+),
+
+breakdown_cells as (
+
+    select
+        'measure_breakdown' as table_name,
+        marts_breakdown.service_code,
+        marts_breakdown.extract_date,
+        marts_breakdown.measure_id || ' / ' || marts_breakdown.category as row_key,
+        'n' as column_name,
+        marts_breakdown.n::bigint as true_count,
+        published_breakdown.n::double as published_count,
+        published_breakdown.n_display as published_display
+    from marts_breakdown
+    left join published_breakdown
+        on
+            marts_breakdown.service_code = published_breakdown.service_code
+            and marts_breakdown.extract_date = published_breakdown.extract_date
+            and marts_breakdown.measure_id = published_breakdown.measure_id
+            and marts_breakdown.category = published_breakdown.category
+    union all
+    -- excluded categories have no denominator: not a count, not a cell
+    select
+        'measure_breakdown' as table_name,
+        marts_breakdown.service_code,
+        marts_breakdown.extract_date,
+        marts_breakdown.measure_id || ' / ' || marts_breakdown.category as row_key,
+        'denominator' as column_name,
+        marts_breakdown.denominator::bigint as true_count,
+        published_breakdown.denominator::double as published_count,
+        published_breakdown.denominator_display as published_display
+    from marts_breakdown
+    left join published_breakdown
+        on
+            marts_breakdown.service_code = published_breakdown.service_code
+            and marts_breakdown.extract_date = published_breakdown.extract_date
+            and marts_breakdown.measure_id = published_breakdown.measure_id
+            and marts_breakdown.category = published_breakdown.category
+    where marts_breakdown.denominator is not null
+
+),
+
+summary_cells as (
+
+    {% for column in summary_counts %}
+        select
+            'service_summary' as table_name,
+            marts_summary.service_code,
+            marts_summary.extract_date,
+            marts_summary.service_code as row_key,
+            '{{ column }}' as column_name,
+            marts_summary.{{ column }}::bigint as true_count,
+            published_summary.{{ column }}::double as published_count,
+            coalesce(published_summary.{{ column }}::varchar, '*') as published_display
+        from marts_summary
+        left join published_summary
+            on
+                marts_summary.service_code = published_summary.service_code
+                and marts_summary.extract_date = published_summary.extract_date
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+capture_cells as (
+
+    {% for column in ['recorded', 'total'] %}
+        select
+            'data_capture' as table_name,
+            marts_capture.service_code,
+            marts_capture.extract_date,
+            marts_capture.field as row_key,
+            '{{ column }}' as column_name,
+            marts_capture.{{ column }}::bigint as true_count,
+            published_capture.{{ column }}::double as published_count,
+            coalesce(published_capture.{{ column }}::varchar, '*') as published_display
+        from marts_capture
+        left join published_capture
+            on
+                marts_capture.service_code = published_capture.service_code
+                and marts_capture.extract_date = published_capture.extract_date
+                and marts_capture.field = published_capture.field
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+london_cells as (
+
+    select
+        'london_comparison' as table_name,
+        marts_london.service_code,
+        marts_london.extract_date,
+        marts_london.figure_id as row_key,
+        'service_value' as column_name,
+        marts_london.service_value::bigint as true_count,
+        published_london.service_value as published_count,
+        coalesce(published_london.service_value::bigint::varchar, '*') as published_display
+    from marts_london
+    left join published_london
+        on
+            marts_london.service_code = published_london.service_code
+            and marts_london.extract_date = published_london.extract_date
+            and marts_london.figure_id = published_london.figure_id
+    where marts_london.figure_id in ('total_clients', 'total_phps')
+
+),
+
+final as (
+
+    select * from breakdown_cells
+    union all
+    select * from summary_cells
+    union all
+    select * from capture_cells
+    union all
+    select * from london_cells
+
+)
+
+select * from final
