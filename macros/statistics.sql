@@ -4,7 +4,14 @@
 
 {% macro wilson_bound(numerator, denominator, sign) -%}
     case
-        when {{ numerator }} is not null and {{ denominator }} > 0 then
+        when {{ numerator }} is null or coalesce({{ denominator }} <= 0, true) then null
+        -- exact at the ends: floating point would give 99.99999999999999 for n of n
+        {% if sign == '+' -%}
+        when {{ numerator }} = {{ denominator }} then 100.0
+        {%- else -%}
+        when {{ numerator }} = 0 then 0.0
+        {%- endif %}
+        else
             -- clamped to [0, 100]: at 0 or n the formula is exact only up to rounding
             least(100.0, greatest(0.0, 100.0 * (
                 2 * {{ numerator }}

@@ -99,3 +99,12 @@ def test_comparison_on_both_sides_of_a_benchmark(interval_sql):
         [(20, 100, 13.0), (20, 100, 13.4), (20, 100, 28.8), (20, 100, 29.0), (20, 100, None)],
     )
     assert [row[4] for row in results] == ["higher", "similar", "similar", "lower", None]
+
+
+@pytest.mark.parametrize("size", [3, 7, 115, 999, 123457])
+def test_interval_ends_are_exact_at_none_and_all(interval_sql, size):
+    """0 of n has a lower limit of exactly 0 and n of n an upper limit of exactly 100:
+    floating point alone gives 99.99999999999999 for many n, below the percent."""
+    (none, all_) = evaluate(interval_sql, [(0, size, None), (size, size, None)])
+    assert none[2] == 0.0
+    assert all_[3] == 100.0

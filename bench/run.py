@@ -1,0 +1,842 @@
+"""Benchmark: the full pipeline against a hand-written floor and plain pandas, by size.
+
+    .venv/bin/python bench/run.py                       # 10k, 100k and 1M clients
+    .venv/bin/python bench/run.py --sizes 10000 100000  # quicker
+    .venv/bin/python bench/run.py --help
+
+For each size it generates one synthetic export (one service, one month; src/dcrs/generate.py)
+and times, each in a fresh process, with its peak memory:
+
+- the full pipeline, ``dcrs run --export EXPORT --warehouse NEW_FILE``;
+- the floor, ``bench/floor.py`` (bench/floor.sql: the same marts.measure_breakdown in one
+  DuckDB SQL script: no dbt, no tests, no checks);
+- plain pandas, ``bench/pandas_breakdown.py``;
+
+then checks that all three computed the same measure_breakdown (every row: n, denominator,
+percent, interval, benchmark, comparison), and times ``dcrs run`` on the bundled sample,
+cold. It prints one table with the targets beside the results, where the pipeline's time
+goes, and writes everything measured to bench/results/<UTC time>.json. Read bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dcrs.generate import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+
+PYTHON = Path(sys.executable)
+DCRS = PYTHON.with_name("dcrs")
+SAMPLE_EXPORT = ROOT / "data" / "sample" / "kc-2010-08-31"
+GNU_TIME = Path("/usr/bin/time")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+SAMPLE_SECONDS = 0.05
+MB = 1024 * 1024
+
+# Targets (from the brief): printed beside the results.
+TARGET_SIZE = 1_000_000
+TARGET_PIPELINE_OVER_FLOOR = 2.5
+TARGET_PIPELINE_PEAK_MB = 1024
+TARGET_SAMPLE_SECONDS = 10.0
+VERIFY_TOLERANCE = 1e-9
+
+# Without GNU time: a short-lived wrapper that runs the command and reports its own
+# children's maximum resident set (ru_maxrss of RUSAGE_CHILDREN is the largest of all
+# children so far, so each measured command needs its own wrapper process).
+RUSAGE_WRAPPER = """
+import resource, subprocess, sys, time
+out, command = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+code = subprocess.call(command)
+wall = time.perf_counter() - start
+with open(out, "w") as handle:
+    handle.write(f"{wall:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+sys.exit(code)
+"""
+
+
+# ------------------------------------------------------------------------------------------
+# Measuring one command in a fresh process
+# ------------------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                found.extend(int(child) for child in f.read().split())
+    return found
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _process_name(pid: int) -> str:
+    """'dcrs', 'dbt', 'floor.py', ...: the program, or the script python runs."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            arguments = [
+                Path(part.decode(errors="replace")).name for part in handle.read().split(b"\0")
+            ]
+    except OSError:
+        return "?"
+    arguments = [argument for argument in arguments if argument]
+    if not arguments:
+        return "?"
+    if arguments[0].startswith("python"):
+        return arguments[1] if len(arguments) > 1 and not arguments[1].startswith("-") else "python"
+    return arguments[0]
+
+
+def tree_rss(root: int, include_root: bool) -> dict[int, int]:
+    """Resident memory of each process of a tree (from /proc): {pid: bytes}."""
+    sizes, pending, seen = {}, [root], set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        if pid != root or include_root:
+            sizes[pid] = _rss_bytes(pid)
+        pending.extend(_children(pid))
+    return sizes
+
+
+@dataclass
+class Measurement:
+    command: list[str]
+    returncode: int
+    wall_seconds: float
+    tree_peak_mb: float  # sum over the process tree, sampled every SAMPLE_SECONDS
+    largest_process_mb: float  # ru_maxrss: the largest single process of the tree
+    process_peaks_mb: dict[str, float]  # sampled peak of each program in the tree
+    load_average: float  # of the machine (1 minute) when the command started: others' work
+    output: list[tuple[float, str]] = field(default_factory=list)  # (seconds, line)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def text(self) -> str:
+        return "\n".join(line for _, line in self.output)
+
+
+def _peaks_by_name(by_pid: dict[int, int], names: dict[int, str]) -> dict[str, float]:
+    peaks: dict[str, float] = {}
+    for pid, size in by_pid.items():
+        name = names.get(pid, "?")
+        peaks[name] = max(peaks.get(name, 0.0), size / MB)
+    return dict(sorted(peaks.items(), key=lambda item: item[1], reverse=True))
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measurement:
+    """Run ``command`` in a fresh process tree; wall time, peak memory, timed output."""
+    with tempfile.NamedTemporaryFile(prefix="dcrs-bench-time-", delete=False) as handle:
+        time_file = handle.name
+    if GNU_TIME.exists():
+        argv = [str(GNU_TIME), "-o", time_file, "-f", "%e %M", *command]
+    else:
+        argv = [str(PYTHON), "-c", RUSAGE_WRAPPER, time_file, *command]
+    peak = 0
+    load_average = os.getloadavg()[0]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    stop = threading.Event()
+
+    by_pid: dict[int, int] = {}
+    names: dict[int, str] = {}
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            sizes = tree_rss(process.pid, include_root=False)
+            peak = max(peak, sum(sizes.values()))
+            for pid, size in sizes.items():
+                name = _process_name(pid)  # again each time: a fork execs later
+                if name != "?":  # '?': it has just exited
+                    names[pid] = name
+                by_pid[pid] = max(by_pid.get(pid, 0), size)
+            stop.wait(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append((time.perf_counter() - started, line.rstrip("\n")))
+    returncode = process.wait()
+    wall = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    largest_kb = 0.0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        largest_kb = float(Path(time_file).read_text().split()[-1])
+    Path(time_file).unlink(missing_ok=True)
+    return Measurement(
+        command=[str(part) for part in command],
+        returncode=returncode,
+        wall_seconds=wall,
+        tree_peak_mb=max(peak / MB, largest_kb / 1024),
+        largest_process_mb=largest_kb / 1024,
+        process_peaks_mb=_peaks_by_name(by_pid, names),
+        load_average=load_average,
+        output=output,
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Where the pipeline's time goes (from its timed output)
+# ------------------------------------------------------------------------------------------
+
+NODE_LINE = re.compile(
+    r"\d+ of \d+ (?:OK|PASS|FAIL|ERROR|WARN|NO-OP|SKIP) (?P<what>.+?) +\.* *"
+    r"\[(?P<result>[^\]]*?) in (?P<seconds>[\d.]+)s\]"
+)
+TOOLS = ["pipeline", "floor", "pandas"]
+PHASE_LABELS = {
+    "start": "process start-up and imports",
+    "load": "load CSVs into raw (Python + DuckDB)",
+    "dbt": "dbt start-up and parsing",
+    "dbt_nodes": "dbt nodes (seeds, models, tests)",
+    "dbt_finished": "dbt wrap-up and process exit",
+    "gx": "GX import and checks, record, publish",
+    "published": "summary and process exit",
+}
+FINISHED_LINE = re.compile(r"Finished running .* in .*\((?P<seconds>[\d.]+)s\)")
+
+
+def _node_kind(what: str) -> str:
+    if what.startswith("loaded seed"):
+        return "seeds"
+    if what.startswith("created sql view"):
+        return "view models"
+    if what.startswith("created sql"):
+        return "table models"
+    if what.startswith("exposure"):
+        return "exposures"
+    return "data tests"
+
+
+def pipeline_phases(run: Measurement) -> dict[str, object]:
+    """Split a `dcrs run` into phases by the moments its progress lines appeared."""
+    moments: dict[str, float] = {}
+    nodes: list[tuple[str, float]] = []
+    dbt_execution = None
+    for seconds, line in run.output:
+        if line.startswith("Loading export") and "load" not in moments:
+            moments["load"] = seconds
+        elif line.startswith("Building and testing models") and "dbt" not in moments:
+            moments["dbt"] = seconds
+        elif "Concurrency:" in line and "dbt_nodes" not in moments:
+            moments["dbt_nodes"] = seconds
+        elif (match := FINISHED_LINE.search(line)) and "dbt_finished" not in moments:
+            moments["dbt_finished"] = seconds
+            dbt_execution = float(match["seconds"])
+        elif line.startswith("Checking data quality") and "gx" not in moments:
+            moments["gx"] = seconds
+        elif line.startswith("Published ") and "published" not in moments:
+            moments["published"] = seconds
+        elif match := NODE_LINE.search(line):
+            nodes.append((match["what"], float(match["seconds"])))
+    order = ["start", "load", "dbt", "dbt_nodes", "dbt_finished", "gx", "published", "end"]
+    moments["start"], moments["end"] = 0.0, run.wall_seconds
+    present = [name for name in order if name in moments]
+    # a failed run has the phases it reached; the last one runs until the process ended
+    phases = {
+        PHASE_LABELS[name]: moments[following] - moments[name]
+        for name, following in zip(present[:-1], present[1:], strict=True)
+    }
+    by_kind: dict[str, float] = {}
+    for what, seconds in nodes:
+        by_kind[_node_kind(what)] = by_kind.get(_node_kind(what), 0.0) + seconds
+    slowest = sorted(nodes, key=lambda node: node[1], reverse=True)[:5]
+    failures = [line.strip() for _, line in run.output if "Failure in" in line] + [
+        line.strip() for _, line in run.output if "ERROR" in line and "SKIP" not in line
+    ]
+    return {
+        "complete": run.ok and present == order,
+        "phases": phases,
+        "failures": failures[:5],
+        "dbt_execution_seconds": dbt_execution,
+        "dbt_node_seconds_by_kind": by_kind,
+        "dbt_nodes": len(nodes),
+        "slowest_nodes": slowest,
+        "full_parse": any("Unable to do partial parsing" in line for _, line in run.output),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Do the three compute the same thing?
+# ------------------------------------------------------------------------------------------
+
+BREAKDOWN_COLUMNS = (
+    "service_code",
+    "extract_date",
+    "measure_id",
+    "category",
+    "category_order",
+    "n",
+    "denominator",
+    "percent",
+    "ci_lower",
+    "ci_upper",
+    "benchmark_name",
+    "benchmark_percent",
+    "comparison",
+)
+FLOATS = {"percent", "ci_lower", "ci_upper", "benchmark_percent"}
+INTEGERS = {"category_order", "n", "denominator"}
+
+
+def _typed(column: str, value: object) -> object:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if column in FLOATS:
+        return float(value)
+    if column in INTEGERS:
+        return int(float(value))
+    return str(value)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, relation: str) -> dict[tuple, dict[str, object]]:
+    cursor = con.execute(f"select {', '.join(BREAKDOWN_COLUMNS)} from {relation}")
+    rows = {}
+    for values in cursor.fetchall():
+        row = {
+            column: _typed(column, value)
+            for column, value in zip(BREAKDOWN_COLUMNS, values, strict=True)
+        }
+        rows[(row["measure_id"], row["category"])] = row
+    return rows
+
+
+def read_breakdown(path: Path, relation: str | None = None) -> dict[tuple, dict[str, object]]:
+    """measure_breakdown rows keyed by (measure_id, category), from a DuckDB file or a CSV."""
+    if path.suffix == ".csv":
+        with duckdb.connect() as con:
+            table = f"read_csv('{path}', header = true, all_varchar = true)"
+            return _rows(con, table)
+    with duckdb.connect(str(path), read_only=True) as con:
+        return _rows(con, relation or "measure_breakdown")
+
+
+def differences(expected: dict, actual: dict, limit: int = 10) -> list[str]:
+    found = []
+    for key in sorted(set(expected) | set(actual), key=str):
+        if key not in actual:
+            found.append(f"{key}: missing")
+            continue
+        if key not in expected:
+            found.append(f"{key}: not in the pipeline's breakdown")
+            continue
+        for column in BREAKDOWN_COLUMNS:
+            left, right = expected[key][column], actual[key][column]
+            if column in FLOATS and left is not None and right is not None:
+                same = abs(left - right) <= VERIFY_TOLERANCE
+            else:
+                same = left == right
+            if not same:
+                found.append(f"{key} {column}: {left!r} vs {right!r}")
+    return found[:limit] + ([f"... {len(found) - limit} more"] if len(found) > limit else [])
+
+
+# ------------------------------------------------------------------------------------------
+# The runs
+# ------------------------------------------------------------------------------------------
+
+
+def run_size(clients: int, workdir: Path, args: argparse.Namespace) -> dict[str, object]:
+    here = workdir / f"clients-{clients}"
+    here.mkdir(parents=True, exist_ok=True)
+    print(f"\n== {clients:,} clients", flush=True)
+    started = time.perf_counter()
+    # the newest export holds every client (exports are cumulative)
+    months = args.months
+    export = generate(here / "export", clients, services=1, months=months, seed=args.seed)[-1]
+    generated = time.perf_counter() - started
+    manifest = json.loads((export / "manifest.json").read_text())
+    print(f"   generated {export} in {generated:.1f} s: {manifest['row_counts']}", flush=True)
+    result: dict[str, object] = {
+        "clients": clients,
+        "export": str(export),
+        "row_counts": manifest["row_counts"],
+        "generate_seconds": generated,
+    }
+    outputs: dict[str, Path] = {}
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    steps = []
+    if not args.skip_pipeline:
+        warehouse = here / "warehouse.duckdb"
+        steps.append(
+            ("pipeline", [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse)])
+        )
+        outputs["pipeline"] = warehouse
+    if not args.skip_floor:
+        database = here / "floor.duckdb"
+        steps.append(
+            (
+                "floor",
+                [str(PYTHON), str(BENCH / "floor.py"), str(export), "--database", str(database)],
+            )
+        )
+        outputs["floor"] = database
+    if not args.skip_pandas:
+        csv_path = here / "pandas_breakdown.csv"
+        steps.append(
+            (
+                "pandas",
+                [
+                    str(PYTHON),
+                    str(BENCH / "pandas_breakdown.py"),
+                    str(export),
+                    "--out",
+                    str(csv_path),
+                ],
+            )
+        )
+        outputs["pandas"] = csv_path
+    for name, command in steps:
+        print(f"   {name}: running ...", end="", flush=True)
+        measured = measure(command, env=env)
+        print(
+            f" {measured.wall_seconds:.1f} s, peak {measured.tree_peak_mb:,.0f} MB"
+            + ("" if measured.ok else f"  FAILED (exit {measured.returncode})"),
+            flush=True,
+        )
+        entry = asdict(measured)
+        entry.pop("output")
+        entry["output_tail"] = [line for _, line in measured.output[-15:]]
+        if name == "pipeline":
+            entry["breakdown"] = pipeline_phases(measured)
+            entry["rows_rejected_0"] = "rows rejected 0," in measured.text()
+        result[name] = entry
+        if not measured.ok:
+            outputs.pop(name, None)
+            print("\n".join(f"      {line}" for _, line in measured.output[-15:]))
+    result["verification"] = verify(outputs)
+    return result
+
+
+def verify(outputs: dict[str, Path]) -> dict[str, object]:
+    """Compare each result with the pipeline's (or, without it, pandas with the floor)."""
+    tables = {}
+    for name, path in outputs.items():
+        relation = "marts.measure_breakdown" if name == "pipeline" else None
+        tables[name] = read_breakdown(path, relation)
+    reference = "pipeline" if "pipeline" in tables else "floor" if "floor" in tables else None
+    checks = {}
+    for name, rows in tables.items():
+        if reference is None or name == reference:
+            continue
+        checks[f"{name} = {reference}"] = differences(tables[reference], rows)
+    agree = bool(checks) and all(not found for found in checks.values())
+    return {
+        "reference": reference,
+        "rows": {name: len(rows) for name, rows in tables.items()},
+        "differences": checks,
+        "agree": agree,
+    }
+
+
+def run_sample(workdir: Path) -> dict[str, object]:
+    print("\n== bundled sample, cold (fresh process, new warehouse)", flush=True)
+    warehouse = workdir / "sample" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    measured = measure(
+        [str(DCRS), "run", "--export", str(SAMPLE_EXPORT), "--warehouse", str(warehouse)],
+        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+    )
+    print(f"   {measured.wall_seconds:.1f} s, peak {measured.tree_peak_mb:,.0f} MB", flush=True)
+    entry = asdict(measured)
+    entry.pop("output")
+    entry["breakdown"] = pipeline_phases(measured)
+    return entry
+
+
+def measure_incremental(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    """One new month on top of a year of history at 1M clients, beside a full rebuild.
+
+    Not measured yet: the pipeline processes one export per warehouse and keeps no history,
+    so there is no incremental load to time. When it can, this is the place:
+    ``generate(workdir, 1_000_000, months=13)`` gives twelve monthly exports of history and
+    a thirteenth month; run the pipeline through months 1-12 (untimed), then time month 13
+    as an incremental run, and time a full rebuild of all thirteen for comparison, with
+    ``measure()`` as above; return both measurements here.
+    """
+    return {
+        "measured": False,
+        "reason": (
+            "the pipeline does not yet keep history or load incrementally (one export per "
+            "warehouse; being designed), so there is nothing to time"
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Printing
+# ------------------------------------------------------------------------------------------
+
+
+def _seconds(entry: dict | None) -> str:
+    if not entry:
+        return "-"
+    return f"{entry['wall_seconds']:.1f} s" + ("" if entry["returncode"] == 0 else "*")
+
+
+def _memory(entry: dict | None) -> str:
+    return "-" if not entry else f"{entry['tree_peak_mb']:,.0f} MB"
+
+
+def _ratio(over: dict | None, under: dict | None) -> str:
+    if not over or not under or not under["wall_seconds"]:
+        return "-"
+    return f"{over['wall_seconds'] / under['wall_seconds']:.1f}x"
+
+
+def _compared(size: dict) -> str:
+    return " = ".join(sorted(size["verification"]["rows"], key=TOOLS.index))
+
+
+def print_report(results: dict) -> None:
+    machine = results["machine"]
+    print("\n" + "=" * 100)
+    print(
+        f"DCRS benchmark {results['started']}  ({machine['cpus']} CPUs, "
+        f"{machine['memory_gb']:.0f} GB, Python {machine['python']}, duckdb {machine['duckdb']}, "
+        f"commit {machine['commit']})"
+    )
+    months = int(results["arguments"]["months"])
+    print(
+        f"One generated export per size (one service, {months} month"
+        f"{'' if months == 1 else 's'} of registrations); each command a fresh process."
+    )
+    print("Peak = resident memory summed over the process tree (sampled every 50 ms).")
+    loads = [
+        entry["load_average"]
+        for entry in [
+            *(
+                size.get(name)
+                for size in results["sizes"]
+                for name in ("pipeline", "floor", "pandas")
+            ),
+            results.get("sample"),
+        ]
+        if entry
+    ]
+    if loads:
+        print(
+            f"Machine load (1-min average) as each command started: {min(loads):.1f} to "
+            f"{max(loads):.1f} on {machine['cpus']} CPUs"
+            + (
+                "  -- busy: other work shared the CPUs, times are inflated"
+                if max(loads) > 1
+                else ""
+            )
+        )
+    print()
+    header = (
+        f"{'clients':>10} {'goals':>10} {'generate':>9} | {'pipeline':>9} {'peak':>9} | "
+        f"{'floor':>7} {'peak':>8} | {'pandas':>7} {'peak':>9} | {'pipe/floor':>10} "
+        f"{'pandas/floor':>12} | outputs"
+    )
+    print(header)
+    print("-" * len(header))
+    for size in results["sizes"]:
+        verification = size["verification"]
+        verdict = (
+            f"agree ({_compared(size)})"
+            if verification["agree"]
+            else "-"
+            if not verification["differences"]
+            else "DISAGREE"
+        )
+        print(
+            f"{size['clients']:>10,} {size['row_counts']['goals.csv']:>10,} "
+            f"{size['generate_seconds']:>7.1f} s | "
+            f"{_seconds(size.get('pipeline')):>9} {_memory(size.get('pipeline')):>9} | "
+            f"{_seconds(size.get('floor')):>7} {_memory(size.get('floor')):>8} | "
+            f"{_seconds(size.get('pandas')):>7} {_memory(size.get('pandas')):>9} | "
+            f"{_ratio(size.get('pipeline'), size.get('floor')):>10} "
+            f"{_ratio(size.get('pandas'), size.get('floor')):>12} | {verdict}"
+        )
+    sample = results.get("sample")
+    if sample:
+        print(
+            f"\n`dcrs run` on the bundled sample (116 clients), cold: {_seconds(sample)}, "
+            f"peak {_memory(sample)}"
+        )
+
+    for size in results["sizes"]:
+        verification = size["verification"]
+        for check, found in verification["differences"].items():
+            if found:
+                print(f"\nOUTPUTS DISAGREE at {size['clients']:,} clients ({check}):")
+                print("\n".join(f"  {line}" for line in found))
+    for name in TOOLS:
+        for size in results["sizes"]:
+            entry = size.get(name)
+            if entry and entry["returncode"]:
+                reason = "; ".join(entry.get("breakdown", {}).get("failures", [])[:2])
+                print(
+                    f"* {name} at {size['clients']:,} clients failed (exit {entry['returncode']}) "
+                    f"after {entry['wall_seconds']:.1f} s" + (f": {reason}" if reason else "")
+                )
+    checked = [size for size in results["sizes"] if size["verification"]["differences"]]
+    if checked and all(size["verification"]["agree"] for size in checked):
+        where = "; ".join(f"{size['clients']:,}: {_compared(size)}" for size in checked)
+        print(
+            f"\noutputs agree ({where}): every row of measure_breakdown, with n, denominator, "
+            f"order, benchmark and comparison equal and percent and interval within "
+            f"{VERIFY_TOLERANCE:g}"
+        )
+
+    print_breakdown(results)
+    print_targets(results)
+
+
+def print_breakdown(results: dict) -> None:
+    runs = [(f"{size['clients']:,}", size.get("pipeline")) for size in results["sizes"]]
+    if results.get("sample"):
+        runs.append(("sample", results["sample"]))
+    runs = [
+        (label + ("*" if run["returncode"] else ""), run)
+        for label, run in runs
+        if run and run["breakdown"].get("phases")
+    ]
+    if not runs:
+        return
+    print("\nWhere the pipeline's time goes (seconds of wall time, from its progress lines):")
+    print(f"  {'phase':<40}" + "".join(f"{label:>11}" for label, _ in runs))
+    for phase in PHASE_LABELS.values():
+        cells = [run["breakdown"]["phases"].get(phase) for _, run in runs]
+        print(
+            f"  {phase:<40}"
+            + "".join(f"{'-':>11}" if cell is None else f"{cell:>11.1f}" for cell in cells)
+        )
+    print(f"  {'total':<40}" + "".join(f"{run['wall_seconds']:>11.1f}" for _, run in runs))
+    print("  dbt node time by kind (summed over dbt's threads):")
+    kinds = sorted(
+        {kind for _, run in runs for kind in run["breakdown"]["dbt_node_seconds_by_kind"]}
+    )
+    for kind in kinds:
+        print(
+            f"    {kind:<38}"
+            + "".join(
+                f"{run['breakdown']['dbt_node_seconds_by_kind'].get(kind, 0.0):>11.1f}"
+                for _, run in runs
+            )
+        )
+    print(f"    {'nodes':<38}" + "".join(f"{run['breakdown']['dbt_nodes']:>11}" for _, run in runs))
+    print("  peak resident memory of each program (MB, sampled):")
+    programs = [
+        name for name in ("dcrs", "dbt") if any(name in run["process_peaks_mb"] for _, run in runs)
+    ]
+    for program in programs:
+        print(
+            f"    {program:<38}"
+            + "".join(f"{run['process_peaks_mb'].get(program, 0):>11,.0f}" for _, run in runs)
+        )
+    if any(run["returncode"] for _, run in runs):
+        print("  * failed: its phases stop where the run stopped")
+    label, largest = runs[-2] if runs[-1][0] == "sample" and len(runs) > 1 else runs[-1]
+    print(
+        f"  slowest dbt nodes at {label}: "
+        + "; ".join(
+            f"{what.split(' ')[-1]} {seconds:.1f} s"
+            for what, seconds in largest["breakdown"]["slowest_nodes"]
+        )
+    )
+    if any(run["breakdown"]["full_parse"] for _, run in runs):
+        print(
+            "  dbt re-parsed the whole project in these runs ('Unable to do partial parsing "
+            "because profile has changed'): the warehouse path is part of the profile."
+        )
+
+
+def print_targets(results: dict) -> None:
+    print("\nTargets")
+    at_target = next((size for size in results["sizes"] if size["clients"] == TARGET_SIZE), None)
+    pipeline = at_target.get("pipeline") if at_target else None
+    floor = at_target.get("floor") if at_target else None
+    label = f"{TARGET_SIZE:,} clients"
+    if pipeline and floor:
+        ratio = pipeline["wall_seconds"] / floor["wall_seconds"]
+        allowed = TARGET_PIPELINE_OVER_FLOOR * floor["wall_seconds"]
+        verdict = (
+            "met"
+            if ratio <= TARGET_PIPELINE_OVER_FLOOR
+            else f"MISSED by {pipeline['wall_seconds'] - allowed:.1f} s "
+            f"({ratio / TARGET_PIPELINE_OVER_FLOOR:.1f}x over the allowance of {allowed:.1f} s)"
+        )
+        if pipeline["returncode"]:
+            verdict += "; and the run FAILED, so this is its time to failure"
+        print(
+            f"  full pipeline at {label} within {TARGET_PIPELINE_OVER_FLOOR}x the floor: "
+            f"{ratio:.1f}x ({pipeline['wall_seconds']:.1f} s vs {floor['wall_seconds']:.1f} s) "
+            f"-> {verdict}"
+        )
+    else:
+        print(
+            f"  full pipeline at {label} within {TARGET_PIPELINE_OVER_FLOOR}x the floor: "
+            "not measured in this run"
+        )
+    if pipeline:
+        peak = pipeline["tree_peak_mb"]
+        verdict = (
+            "met"
+            if peak < TARGET_PIPELINE_PEAK_MB
+            else f"MISSED by {peak - TARGET_PIPELINE_PEAK_MB:,.0f} MB"
+        )
+        if pipeline["returncode"]:
+            verdict += " (up to its failure)"
+        print(f"  full pipeline at {label} under 1 GB peak memory: {peak:,.0f} MB -> {verdict}")
+    else:
+        print(f"  full pipeline at {label} under 1 GB peak memory: not measured in this run")
+    sample = results.get("sample")
+    if sample:
+        seconds = sample["wall_seconds"]
+        verdict = (
+            "met"
+            if seconds < TARGET_SAMPLE_SECONDS
+            else f"MISSED by {seconds - TARGET_SAMPLE_SECONDS:.1f} s"
+        )
+        print(
+            f"  dcrs run on the sample, cold, under {TARGET_SAMPLE_SECONDS:g} s: "
+            f"{seconds:.1f} s -> {verdict}"
+        )
+    else:
+        print(f"  dcrs run on the sample, cold, under {TARGET_SAMPLE_SECONDS:g} s: not measured")
+    incremental = results["incremental"]
+    if not incremental.get("measured"):
+        print(
+            f"  incremental month at {label} (one new month on a year of history) beside a "
+            f"full rebuild: not measured yet: {incremental['reason']}"
+        )
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, object]:
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "commit": commit or "unknown",
+        "memory_tool": "GNU time + /proc sampling" if GNU_TIME.exists() else "rusage + /proc",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description="Time the full pipeline against a DuckDB SQL floor and plain pandas.",
+        epilog="Read bench/README.md for what is measured and how to read the table.",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000, 1_000_000],
+        help="clients per generated export (default: 10000 100000 1000000)",
+    )
+    parser.add_argument("--skip-pipeline", action="store_true", help="do not run dcrs run")
+    parser.add_argument("--skip-floor", action="store_true", help="do not run the floor")
+    parser.add_argument("--skip-pandas", action="store_true", help="do not run pandas")
+    parser.add_argument("--skip-sample", action="store_true", help="do not time the sample")
+    parser.add_argument("--seed", type=int, default=2010, help="generator seed")
+    parser.add_argument(
+        "--months",
+        type=int,
+        default=1,
+        help="months of registrations in each export (default 1; the newest export is timed)",
+    )
+    parser.add_argument("--workdir", type=Path, help="keep exports and outputs here")
+    parser.add_argument(
+        "--results", type=Path, default=BENCH / "results", help="folder for the JSON results"
+    )
+    args = parser.parse_args()
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dcrs-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now(dt.UTC)
+    results: dict[str, object] = {
+        "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_info(),
+        "arguments": {key: str(value) for key, value in vars(args).items()},
+        "targets": {
+            "size": TARGET_SIZE,
+            "pipeline_over_floor": TARGET_PIPELINE_OVER_FLOOR,
+            "pipeline_peak_mb": TARGET_PIPELINE_PEAK_MB,
+            "sample_seconds": TARGET_SAMPLE_SECONDS,
+        },
+        "sizes": [],
+    }
+    try:
+        for clients in args.sizes:
+            results["sizes"].append(run_size(clients, workdir, args))
+        if not args.skip_sample and not args.skip_pipeline:
+            results["sample"] = run_sample(workdir)
+        results["incremental"] = measure_incremental(args, workdir)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_report(results)
+
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"\nRaw results: {path}")
+    disagree = any(
+        size["verification"]["differences"] and not size["verification"]["agree"]
+        for size in results["sizes"]
+    )
+    failed = any(
+        entry.get("returncode")
+        for size in results["sizes"]
+        for entry in (size.get("pipeline"), size.get("floor"), size.get("pandas"))
+        if entry
+    )
+    return 1 if disagree or failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
