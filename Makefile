@@ -20,13 +20,13 @@ test: setup
 	$(VENV)/bin/pytest
 
 lint: setup
-	$(VENV)/bin/ruff check src tests scripts flows
-	$(VENV)/bin/ruff format --check src tests scripts flows
+	$(VENV)/bin/ruff check src tests scripts flows bench
+	$(VENV)/bin/ruff format --check src tests scripts flows bench
 	$(VENV)/bin/sqlfluff lint models macros tests/dbt
 
 format: setup
-	$(VENV)/bin/ruff format src tests scripts flows
-	$(VENV)/bin/ruff check --fix src tests scripts flows
+	$(VENV)/bin/ruff format src tests scripts flows bench
+	$(VENV)/bin/ruff check --fix src tests scripts flows bench
 
 sample: setup
 	$(VENV)/bin/python scripts/make_sample_export.py
