@@ -56,43 +56,53 @@ published_london as (
 
 ),
 
+breakdown_joined as (
+
+    select
+        marts_breakdown.service_code,
+        marts_breakdown.extract_date,
+        marts_breakdown.measure_id || ' / ' || marts_breakdown.category as row_key,
+        marts_breakdown.n as true_n,
+        marts_breakdown.denominator as true_denominator,
+        published_breakdown.n as published_n,
+        published_breakdown.n_display,
+        published_breakdown.denominator as published_denominator,
+        published_breakdown.denominator_display
+    from marts_breakdown
+    left join published_breakdown
+        on
+            marts_breakdown.service_code = published_breakdown.service_code
+            and marts_breakdown.extract_date = published_breakdown.extract_date
+            and marts_breakdown.measure_id = published_breakdown.measure_id
+            and marts_breakdown.category = published_breakdown.category
+
+),
+
 breakdown_cells as (
 
     select
         'measure_breakdown' as table_name,
-        marts_breakdown.service_code,
-        marts_breakdown.extract_date,
-        marts_breakdown.measure_id || ' / ' || marts_breakdown.category as row_key,
+        service_code,
+        extract_date,
+        row_key,
         'n' as column_name,
-        marts_breakdown.n::bigint as true_count,
-        published_breakdown.n::double as published_count,
-        published_breakdown.n_display as published_display
-    from marts_breakdown
-    left join published_breakdown
-        on
-            marts_breakdown.service_code = published_breakdown.service_code
-            and marts_breakdown.extract_date = published_breakdown.extract_date
-            and marts_breakdown.measure_id = published_breakdown.measure_id
-            and marts_breakdown.category = published_breakdown.category
+        true_n::bigint as true_count,
+        published_n::double as published_count,
+        n_display as published_display
+    from breakdown_joined
     union all
     -- excluded categories have no denominator: not a count, not a cell
     select
         'measure_breakdown' as table_name,
-        marts_breakdown.service_code,
-        marts_breakdown.extract_date,
-        marts_breakdown.measure_id || ' / ' || marts_breakdown.category as row_key,
+        service_code,
+        extract_date,
+        row_key,
         'denominator' as column_name,
-        marts_breakdown.denominator::bigint as true_count,
-        published_breakdown.denominator::double as published_count,
-        published_breakdown.denominator_display as published_display
-    from marts_breakdown
-    left join published_breakdown
-        on
-            marts_breakdown.service_code = published_breakdown.service_code
-            and marts_breakdown.extract_date = published_breakdown.extract_date
-            and marts_breakdown.measure_id = published_breakdown.measure_id
-            and marts_breakdown.category = published_breakdown.category
-    where marts_breakdown.denominator is not null
+        true_denominator::bigint as true_count,
+        published_denominator::double as published_count,
+        denominator_display as published_display
+    from breakdown_joined
+    where true_denominator is not null
 
 ),
 

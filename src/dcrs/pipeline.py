@@ -366,7 +366,7 @@ def send_quality_alert(summary: RunSummary, echo: Callable[[str], None]) -> str:
 
     settings = alerts.SmtpSettings.from_environment()
     if settings is None:
-        return "alerts are off (set DCRS_SMTP_HOST and DCRS_ALERT_TO to turn them on)"
+        return alerts.alerts_off_reason()
     message = alerts.compose_quality_alert(
         summary.service_name,
         summary.service_code,
@@ -395,7 +395,7 @@ def send_failure_alert(
 
     settings = alerts.SmtpSettings.from_environment()
     if settings is None:
-        return "alerts are off (set DCRS_SMTP_HOST and DCRS_ALERT_TO to turn them on)"
+        return alerts.alerts_off_reason()
     message = alerts.compose_failure_alert(
         export_dir.name, str(export_dir), str(error), str(warehouse)
     )
