@@ -516,29 +516,29 @@ def test_data_capture_with_threshold_result_and_trend(report_page: str) -> None:
 
 
 def test_capture_trend_across_extracts(sample_warehouse: Path, tmp_path: Path) -> None:
-    """Earlier extracts' results in marts.data_quality_results: the latest run of each
-    extract up to the one reported, in date order; later extracts are left out."""
+    """Earlier extracts' results in marts.data_quality_results (one set per extract): those
+    up to the extract reported, in date order; later extracts are left out."""
     warehouse = tmp_path / "dcrs.duckdb"
     shutil.copyfile(sample_warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        for run_id, months, fewer, age_days in (
-            ("june", -2, 20, 60),
-            ("july-first-run", -1, 0, 31),  # replaced by the later run of the same extract
-            ("july", -1, 10, 30),
-            ("september", 1, 0, -30),  # after the extract reported: left out
+        (reported,) = con.execute("select max(extract_date) from marts.service_summary").fetchone()
+        for months, fewer in (
+            (-2, 20),  # June
+            (-1, 10),  # July
+            (1, 0),  # September: after the extract reported, left out
         ):
             con.execute(
                 """
                 insert into marts.data_quality_results
                 select
-                    ?, run_at + to_days(-?::integer), service_code,
-                    (extract_date + to_months(?::integer))::date, suite, check_id, field,
-                    description, population, recorded - ? - ? // 10, total - ?,
-                    100.0 * (recorded - ? - ? // 10) / (total - ?), threshold, passed
+                    service_code, (extract_date + to_months(?::integer))::date, suite,
+                    check_id, field, description, population, recorded - ? - ? // 10,
+                    total - ?, 100.0 * (recorded - ? - ? // 10) / (total - ?), threshold,
+                    passed
                 from marts.data_quality_results
-                where suite = 'data_capture' and run_id not in ('june', 'july-first-run', 'july')
+                where suite = 'data_capture' and extract_date = ?
                 """,
-                [run_id, age_days, months, fewer, fewer, fewer, fewer, fewer, fewer],
+                [months, fewer, fewer, fewer, fewer, fewer, fewer, reported],
             )
     page = write_report(warehouse, tmp_path / "report.html").read_text(encoding="utf-8")
     section = page[page.index('id="data-capture"') : page.index('id="london"')]

@@ -5,6 +5,7 @@ with
 summary as (
 
     select * from {{ ref('service_summary') }}
+    where {{ in_loaded_partition() }}
 
 ),
 

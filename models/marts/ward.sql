@@ -3,6 +3,7 @@ with
 breakdown as (
 
     select * from {{ ref('measure_breakdown') }}
+    where {{ in_loaded_partition() }}
 
 ),
 

@@ -11,48 +11,56 @@ with
 marts_breakdown as (
 
     select * from {{ ref('measure_breakdown') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 published_breakdown as (
 
     select * from {{ ref('published_measure_breakdown') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 marts_summary as (
 
     select * from {{ ref('service_summary') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 published_summary as (
 
     select * from {{ ref('published_service_summary') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 marts_capture as (
 
     select * from {{ ref('data_capture') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 published_capture as (
 
     select * from {{ ref('published_data_capture') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 marts_london as (
 
     select * from {{ ref('london_comparison') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 published_london as (
 
     select * from {{ ref('published_london_comparison') }}
+    where {{ in_loaded_partition() }}
 
 ),
 

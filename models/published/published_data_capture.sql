@@ -8,6 +8,7 @@ with
 capture as (
 
     select * from {{ ref('data_capture') }}
+    where {{ in_loaded_partition() }}
 
 ),
 

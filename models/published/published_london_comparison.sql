@@ -9,12 +9,14 @@ with
 comparison as (
 
     select * from {{ ref('london_comparison') }}
+    where {{ in_loaded_partition() }}
 
 ),
 
 summary as (
 
     select * from {{ ref('published_service_summary') }}
+    where {{ in_loaded_partition() }}
 
 ),
 

@@ -10,6 +10,7 @@ with
 breakdown as (
 
     select * from {{ ref('measure_breakdown') }}
+    where {{ in_loaded_partition() }}
 
 ),
 

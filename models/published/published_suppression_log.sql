@@ -10,6 +10,7 @@ with
 cells as (
 
     select * from {{ ref('published_count_cells') }}
+    where {{ in_loaded_partition() }}
 
 ),
 

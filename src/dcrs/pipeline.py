@@ -13,6 +13,7 @@ Each step is a plain function; ``run`` calls them through a step runner, so that
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
 import shutil
@@ -27,7 +28,8 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 
-from dcrs.load import LoadReport, load_export
+from dcrs.export_contract import MANIFEST_FILE
+from dcrs.load import ExportError, LoadReport, load_export, read_manifest
 
 PROJECT_DIR = Path(os.environ.get("DCRS_PROJECT_DIR", Path(__file__).resolve().parents[2]))
 DEFAULT_EXPORT = PROJECT_DIR / "data" / "sample" / "kc-2010-08-31"
@@ -138,14 +140,43 @@ def dbt_command(*arguments: str) -> list[str]:
 STORAGE_VERSION = "v1.5.0"
 
 
-def load(export_dir: Path, database: Path) -> LoadReport:
-    """Load the export into the raw schema of a new database file."""
+def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
+    """Start the new database file from a copy of the published warehouse (every extract
+    loaded so far) and load the export into its raw schema.
+
+    Extracts of a service load in date order, so that each record's versions follow each
+    other: an export older than the latest one loaded for its service is refused (the
+    latest one itself may be loaded again, which changes nothing)."""
+    manifest = read_manifest(export_dir)
+    if warehouse.exists():
+        shutil.copyfile(warehouse, database)
     with duckdb.connect() as con:
         con.execute(
             f"attach {_sql_text(str(database))} as warehouse (storage_version '{STORAGE_VERSION}')"
         )
         con.execute("use warehouse")
+        latest = _latest_extract(con, manifest.service_code)
+        if latest is not None and manifest.extract_date < latest:
+            raise ExportError(
+                export_dir / MANIFEST_FILE,
+                f"extract_date {manifest.extract_date} is older than {latest}, the latest "
+                f"extract of service {manifest.service_code} already in the warehouse; "
+                "extracts load in date order (build a new warehouse to load older ones)",
+            )
         return load_export(con, export_dir)
+
+
+def _latest_extract(con: duckdb.DuckDBPyConnection, service_code: str) -> dt.date | None:
+    has_history = con.execute(
+        "select count(*) from duckdb_tables() where database_name = 'warehouse' "
+        "and schema_name = 'history' and table_name = 'loaded_extracts'"
+    ).fetchone()[0]
+    if not has_history:
+        return None
+    return con.execute(
+        "select max(extract_date) from history.loaded_extracts where service_code = ?",
+        [service_code],
+    ).fetchone()[0]
 
 
 def build_models(database: Path, echo: Callable[[str], None]) -> None:
@@ -185,10 +216,9 @@ def check_quality(database: Path) -> list[Any]:
     return run_quality_checks(database, _outputs_dir(database) / DATA_DOCS)
 
 
-QUALITY_RESULTS_DDL = """
-    create table if not exists marts.data_quality_results (
-        run_id varchar,
-        run_at timestamp,
+# marts.data_quality_results: the results at each service and extract (a reload replaces
+# them); audit.data_quality_runs: every run's results, with its run id and time.
+QUALITY_RESULTS_COLUMNS = """
         service_code varchar,
         extract_date date,
         suite varchar,
@@ -201,70 +231,67 @@ QUALITY_RESULTS_DDL = """
         observed_value double,
         threshold double,
         passed boolean
-    )
+"""
+QUALITY_RESULTS_DDL = f"""
+    create table if not exists marts.data_quality_results ({QUALITY_RESULTS_COLUMNS});
+    create table if not exists audit.data_quality_runs (
+        run_id varchar, run_at timestamp, {QUALITY_RESULTS_COLUMNS}
+    );
 """
 
 
-def record_quality(
-    database: Path, warehouse: Path, run_id: str, results: list[Any]
-) -> dict[str, float]:
-    """Keep this run's check results with every earlier run's, in marts.data_quality_results.
+def record_quality(database: Path, run_id: str, results: list[Any]) -> dict[str, float]:
+    """Keep this run's check results: in marts.data_quality_results for its service and
+    extract (replacing a reload's), and in audit.data_quality_runs with every earlier run.
 
-    Earlier runs come from the published warehouse, so the history survives each rebuild.
     Returns the data-capture percent of each field at the latest earlier extract.
     """
     with duckdb.connect(str(database)) as con:
         con.execute(QUALITY_RESULTS_DDL)
-        if warehouse.exists():
-            con.execute(f"attach {_sql_text(str(warehouse))} as published (read_only)")
-            has_history = con.execute(
-                "select count(*) from duckdb_tables() where database_name = 'published' "
-                "and schema_name = 'marts' and table_name = 'data_quality_results'"
-            ).fetchone()[0]
-            if has_history:
-                con.execute(
-                    "insert into marts.data_quality_results by name "
-                    "select * from published.marts.data_quality_results"
-                )
-            con.execute("detach published")
         service_code, extract_date = con.execute(
             "select service_code, extract_date from staging.stg_dcrs__manifests"
         ).fetchone()
-        con.executemany(
-            """
-            insert into marts.data_quality_results values
-                (?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
+        rows = [
             [
-                [
-                    run_id,
-                    service_code,
-                    extract_date,
-                    result.suite,
-                    result.check,
-                    result.field,
-                    result.description,
-                    result.population,
-                    result.recorded,
-                    result.total,
-                    result.observed_value,
-                    result.threshold,
-                    result.passed,
-                ]
-                for result in results
-            ],
+                service_code,
+                extract_date,
+                result.suite,
+                result.check,
+                result.field,
+                result.description,
+                result.population,
+                result.recorded,
+                result.total,
+                result.observed_value,
+                result.threshold,
+                result.passed,
+            ]
+            for result in results
+        ]
+        con.execute(
+            "delete from marts.data_quality_results where service_code = ? and extract_date = ?",
+            [service_code, extract_date],
+        )
+        con.executemany(
+            "insert into marts.data_quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        con.executemany(
+            "insert into audit.data_quality_runs "
+            "values (?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[run_id, *row] for row in rows],
         )
         previous = con.execute(
             """
             with earlier as (
-                select field, observed_value, extract_date, run_at
+                select field, observed_value, extract_date
                 from marts.data_quality_results
                 where
                     suite = 'data_capture'
                     and service_code = ?
                     and extract_date < ?
             )
-            select field, arg_max(observed_value, (extract_date, run_at))
+            select field, arg_max(observed_value, extract_date)
             from earlier
             group by field
             """,
@@ -283,23 +310,31 @@ def summarise(database: Path, run_id: str, export_dir: Path) -> RunSummary:
             "select service_code, service_name, extract_date::varchar "
             "from staging.stg_dcrs__manifests"
         ).fetchone()
+        # the marts and audit tables hold every extract loaded: read this run's
+        extract = "where service_code = ? and extract_date = ?::date"
+        key = [service_code, extract_date]
         files = [
             FileSummary(*row)
             for row in con.execute(
-                """
+                f"""
                 select file_name, encoding, rows_read, rows_staged, rows_rejected, extra_columns
                 from audit.load_reconciliation
+                {extract}
                 order by file_name
-                """
+                """,
+                key,
             ).fetchall()
         ]
         values_invalid = con.execute(
-            "select count(*) from audit.load_issues where outcome = 'value counted as Invalid'"
+            f"select count(*) from audit.load_issues {extract} "
+            "and outcome = 'value counted as Invalid'",
+            key,
         ).fetchone()[0]
         measures_built, mart_rows = con.execute(
-            "select count(distinct measure_id), count(*) from marts.measure_breakdown"
+            f"select count(distinct measure_id), count(*) from marts.measure_breakdown {extract}",
+            key,
         ).fetchone()
-        cursor = con.execute("select * from marts.service_summary")
+        cursor = con.execute(f"select * from marts.service_summary {extract}", key)
         headline = dict(
             zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True)
         )
@@ -324,10 +359,14 @@ def write_outputs(database: Path) -> None:
     from dcrs.publish import export_parquet
     from dcrs.report import write_report
 
+    with duckdb.connect(str(database), read_only=True) as con:
+        service_code, extract_date = con.execute(
+            "select service_code, extract_date::varchar from staging.stg_dcrs__manifests"
+        ).fetchone()
     outputs = _outputs_dir(database)
     export_parquet(database, outputs / PARQUET)
-    write_report(database, outputs / REPORT)
-    write_report(database, outputs / PUBLISHED_REPORT, published=True)
+    write_report(database, outputs / REPORT, False, service_code, extract_date)
+    write_report(database, outputs / PUBLISHED_REPORT, True, service_code, extract_date)
 
 
 def _replace(source: Path, target: Path) -> None:
@@ -465,7 +504,7 @@ def _run_locked(
     _remove(building)
     try:
         echo(f"Loading export {export_dir}")
-        report = step("load export", load, export_dir, building, io=True)
+        report = step("load export", load, export_dir, building, warehouse, io=True)
         for loaded in report.files:
             extra = (
                 f"; extra columns ignored: {', '.join(loaded.extra_columns)}"
@@ -477,9 +516,7 @@ def _run_locked(
         step("build models", build_models, building, echo)
         echo("Checking data quality (Great Expectations)")
         results = step("check data quality", check_quality, building)
-        previous = step(
-            "record quality results", record_quality, building, warehouse, run_id, results
-        )
+        previous = step("record quality results", record_quality, building, run_id, results)
         step("write reports and Parquet files", write_outputs, building)
         summary = step("summarise", summarise, building, run_id, export_dir)
         summary.quality = results

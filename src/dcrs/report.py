@@ -1004,16 +1004,13 @@ def _capture_rows(
     if counts.published and _has_table(con, "published", "data_quality_results"):
         history_schema = "published"
     if _has_table(con, history_schema, "data_quality_results"):
-        # the latest run for each extract date, up to the one reported
+        # the results at each extract date, up to the one reported
         history = _rows(
             con,
             f"""
             select extract_date, field, recorded, total, observed_value, threshold
             from {history_schema}.data_quality_results
             where suite = 'data_capture' and service_code = ? and extract_date <= ?
-            qualify row_number() over (
-                partition by extract_date, field order by run_at desc
-            ) = 1
             order by extract_date
             """,
             [service_code, extract_date],

@@ -1,7 +1,8 @@
 -- Every categorised unit is counted: for each measure, the n of measure_breakdown add up
 -- to the rows of int_measure_members_categorised. A category missing from the frame (the
 -- measure_categories seed, or the data-driven districts, wards and months) would drop
--- units silently. Returns the measures whose counts differ.
+-- units silently. The members are the loaded extract's, so the breakdown is read for that
+-- extract. Returns the measures whose counts differ.
 with
 
 members as (
@@ -17,6 +18,7 @@ breakdown as (
         measure_id,
         sum(n) as counted
     from {{ ref('measure_breakdown') }}
+    where {{ in_loaded_partition() }}
     group by measure_id
 )
 

@@ -1,0 +1,112 @@
+{#- Type 2 history of every record: a new version whenever a record is added, changed
+    or removed by an export, kept beside the earlier ones (nothing is overwritten). The
+    loaded extract's states are compared with the latest earlier version of each record of
+    the same service; the work grows with the extract and the versions, not with the number
+    of extracts. -#}
+
+with
+
+states as (
+
+    select * from {{ ref('int_record_states_listed') }}
+
+),
+
+loaded as (
+
+    select * from {{ ref('loaded_extracts') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+{% if is_incremental() %}
+latest_versions as (
+
+    -- the loaded partition was deleted by the pre-hook: these are earlier versions
+    select versions.*
+    from {{ this }} as versions
+    inner join loaded
+        on
+            versions.service_code = loaded.service_code
+            and versions.extract_date < loaded.extract_date
+    qualify row_number() over (
+        partition by versions.service_code, versions.entity, versions.record_key
+        order by versions.extract_date desc
+    ) = 1
+
+),
+{% else %}
+latest_versions as (
+
+    select
+        service_code,
+        extract_date,
+        entity,
+        record_key,
+        'added' as change,
+        field_values,
+        state_hash
+    from states
+    where false
+
+),
+{% endif %}
+
+current_records as (
+
+    select * from latest_versions
+    where change <> 'removed'
+
+),
+
+compared as (
+
+    select
+        loaded.service_code,
+        loaded.extract_date,
+        loaded.previous_extract_date,
+        coalesce(states.entity, current_records.entity) as entity,
+        coalesce(states.record_key, current_records.record_key) as record_key,
+        case
+            when current_records.record_key is null then 'added'
+            when states.record_key is null then 'removed'
+            when states.state_hash <> current_records.state_hash then 'changed'
+        end as change,
+        states.field_values,
+        states.state_hash,
+        current_records.field_values as previous_field_values
+    from states
+    full outer join current_records
+        on
+            states.service_code = current_records.service_code
+            and states.entity = current_records.entity
+            and states.record_key = current_records.record_key
+    cross join loaded
+
+),
+
+final as (
+
+    select
+        service_code,
+        extract_date,
+        previous_extract_date,
+        entity,
+        record_key,
+        change,
+        field_values,
+        state_hash,
+        case
+            when change = 'changed'
+                then list_filter(
+                    map_keys(field_values),
+                    lambda field: field_values[field]
+                    is distinct from previous_field_values[field]
+                )
+        end as changed_fields
+    from compared
+    where change is not null
+
+)
+
+select * from final
