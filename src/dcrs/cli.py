@@ -51,7 +51,7 @@ def run(
     """Load an export, build and test every model, check data quality, publish.
 
     Then the Great Expectations suites check data capture, validity and structure; their
-    results are kept, run after run, in marts.data_quality_results, and Data Docs are
+    results are kept for every extract in marts.data_quality_results, and Data Docs are
     written to the folder data_docs beside the warehouse. When a check fails, the service
     manager gets one email (SMTP settings from DCRS_SMTP_HOST, DCRS_SMTP_PORT,
     DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD).

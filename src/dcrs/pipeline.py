@@ -1,10 +1,11 @@
 """One pipeline run: load an export, build and test every model, check data quality,
 publish the warehouse, alert the service manager.
 
-A run builds into a new file beside the warehouse (``<warehouse>.building``) and replaces
-the published warehouse with it, atomically, only when the load, every dbt model and data
-test, and the quality checks have run. A run that fails at any point removes its own file
-and leaves the published warehouse exactly as it was.
+A run builds into a new file beside the warehouse (``<warehouse>.building``), a copy of
+the published warehouse with every extract loaded so far, adds the partition of the export
+it loads, and replaces the published warehouse with it, atomically, only when the load,
+every dbt model and data test, and the quality checks have run. A run that fails at any
+point removes its own file and leaves the published warehouse exactly as it was.
 
 Each step is a plain function; ``run`` calls them through a step runner, so that the CLI
 (``dcrs run``) and the Prefect flow (``flows/monthly_dcrs.py``) run the same code.
