@@ -36,4 +36,4 @@ def test_dbt_unit_tests_pass(sample_warehouse, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ERROR=0" in result.stdout
     passed = int(result.stdout.split("PASS=")[1].split()[0])
-    assert passed >= 9, result.stdout
+    assert passed >= 12, result.stdout
