@@ -542,7 +542,7 @@ def measure_incremental(args: argparse.Namespace, workdir: Path) -> dict[str, ob
         extracts = con.execute("select count(*) from history.loaded_extracts").fetchone()[0]
         changes = dict(
             con.execute(
-                "select entity || ' ' || change, records from marts.record_changes "
+                "select entity || ' ' || change_type, records from marts.record_changes "
                 "where extract_date = ?::date",
                 [exports[-1].name],
             ).fetchall()

@@ -213,7 +213,7 @@ def test_changes_between_extracts_match_the_files(
     with duckdb.connect(str(history_warehouse), read_only=True) as con:
         records = dict(
             con.execute(
-                "select entity || ' ' || change, records from marts.record_changes "
+                "select entity || ' ' || change_type, records from marts.record_changes "
                 "where service_code = ? and extract_date = ?::date "
                 "and previous_extract_date = ?::date",
                 [service, later, earlier],
@@ -256,7 +256,7 @@ def test_record_versions_give_back_each_extract(history_warehouse, exports):
                 f"""
                 with
                 state as (
-                    select record_key as goal_id, field_values['outcome'] as outcome, change
+                    select record_key as goal_id, field_values['outcome'] as outcome, change_type
                     from history.record_versions
                     where
                         service_code = 'S001' and entity = 'goal'
@@ -269,7 +269,7 @@ def test_record_versions_give_back_each_extract(history_warehouse, exports):
                     select goal_id, nullif(trim(outcome), '') as outcome
                     from read_csv('{goals}', all_varchar = true, header = true)
                 ),
-                kept as (select goal_id, outcome from state where change <> 'removed')
+                kept as (select goal_id, outcome from state where change_type <> 'removed')
                 (select * from kept except select * from files)
                 union all
                 (select * from files except select * from kept)
@@ -279,6 +279,6 @@ def test_record_versions_give_back_each_extract(history_warehouse, exports):
             assert difference == [], extract
         versions = con.execute(
             "select count(*) from history.record_versions "
-            "where service_code = 'S001' and entity = 'goal' and change = 'changed'"
+            "where service_code = 'S001' and entity = 'goal' and change_type = 'changed'"
         ).fetchone()[0]
     assert versions > 0

@@ -21,14 +21,14 @@ earlier as (
 
 ),
 {% else %}
-earlier as (
+    earlier as (
 
-    select
-        null::varchar as service_code,
-        null::date as previous_extract_date
-    where false
+        select
+            null::varchar as service_code,
+            null::date as previous_extract_date
+        where false
 
-),
+    ),
 {% endif %}
 
 final as (
@@ -42,7 +42,7 @@ final as (
     left join earlier
         on
             manifest.service_code = earlier.service_code
-            and earlier.previous_extract_date < manifest.extract_date
+            and manifest.extract_date > earlier.previous_extract_date
 
 )
 

@@ -36,26 +36,26 @@ latest_versions as (
 
 ),
 {% else %}
-latest_versions as (
+    latest_versions as (
 
-    select
-        service_code,
-        extract_date,
-        entity,
-        record_key,
-        'added' as change,
-        field_values,
-        state_hash
-    from states
-    where false
+        select
+            service_code,
+            extract_date,
+            entity,
+            record_key,
+            'added' as change_type,
+            field_values,
+            state_hash
+        from states
+        where false
 
-),
+    ),
 {% endif %}
 
 current_records as (
 
     select * from latest_versions
-    where change <> 'removed'
+    where change_type <> 'removed'
 
 ),
 
@@ -71,7 +71,7 @@ compared as (
             when current_records.record_key is null then 'added'
             when states.record_key is null then 'removed'
             when states.state_hash <> current_records.state_hash then 'changed'
-        end as change,
+        end as change_type,
         states.field_values,
         states.state_hash,
         current_records.field_values as previous_field_values
@@ -93,11 +93,11 @@ final as (
         previous_extract_date,
         entity,
         record_key,
-        change,
+        change_type,
         field_values,
         state_hash,
         case
-            when change = 'changed'
+            when change_type = 'changed'
                 then list_filter(
                     map_keys(field_values),
                     lambda field: field_values[field]
@@ -105,7 +105,7 @@ final as (
                 )
         end as changed_fields
     from compared
-    where change is not null
+    where change_type is not null
 
 )
 

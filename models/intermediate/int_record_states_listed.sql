@@ -5,34 +5,34 @@
 with
 
 {% for record in tracked_records() %}
-{{ record.entity }}_records as (
+    {{ record.entity }}_records as (
 
-    select * from {{ ref(record.model) }}
+        select * from {{ ref(record.model) }}
 
-),
+    ),
 
-{{ record.entity }}_states as (
+    {{ record.entity }}_states as (
 
-    select
-        service_code,
-        extract_date,
-        '{{ record.entity }}' as entity,
-        concat_ws(' | ', {{ record.key | join(', ') }}) as record_key,
-        map_from_entries([
-            {%- for field in record.fields %}
-            ('{{ field }}', {{ field }}::varchar){% if not loop.last %},{% endif %}
-            {%- endfor %}
-        ]) as field_values
-    from {{ record.entity }}_records
+        select
+            service_code,
+            extract_date,
+            '{{ record.entity }}' as entity,
+            concat_ws(' | ', {{ record.key | join(', ') }}) as record_key,
+            map_from_entries([
+                {%- for field in record.fields %}
+                    ('{{ field }}', {{ field }}::varchar){% if not loop.last %},{% endif %}
+                {%- endfor %}
+            ]) as field_values
+        from {{ record.entity }}_records
 
-),
+    ),
 
 {% endfor %}
 unioned as (
 
     {% for record in tracked_records() %}
-    select * from {{ record.entity }}_states
-    {% if not loop.last %}union all{% endif %}
+        select * from {{ record.entity }}_states
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

@@ -20,17 +20,21 @@ loaded as (
 
 tracked_fields as (
 
-    select * from (
+    select
+        tracked.entity,
+        tracked.field,
+        tracked.field_order
+    from (
         values
         {%- for record in tracked_records() %}
             {%- set entity_index = loop.index %}
             {%- set last_record = loop.last %}
             {%- for field in record.fields %}
-        ('{{ record.entity }}', '{{ field }}', {{ entity_index * 100 + loop.index }})
-            {%- if not (last_record and loop.last) %},{% endif %}
+                ('{{ record.entity }}', '{{ field }}', {{ entity_index * 100 + loop.index }})
+                {%- if not (last_record and loop.last) %},{% endif %}
             {%- endfor %}
         {%- endfor %}
-    ) as fields (entity, field, field_order)
+    ) as tracked (entity, field, field_order)
 
 ),
 
@@ -40,7 +44,7 @@ changed_fields as (
         entity,
         unnest(changed_fields) as field
     from versions
-    where change = 'changed'
+    where change_type = 'changed'
 
 ),
 

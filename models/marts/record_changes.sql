@@ -31,18 +31,18 @@ frame as (
         loaded.previous_extract_date,
         entities.entity,
         entities.entity_order,
-        changes.change,
+        changes.change_type,
         changes.change_order
     from loaded
     cross join (
         values
         {%- for record in tracked_records() %}
-        ('{{ record.entity }}', {{ loop.index }}){% if not loop.last %},{% endif %}
+            ('{{ record.entity }}', {{ loop.index }}){% if not loop.last %},{% endif %}
         {%- endfor %}
     ) as entities (entity, entity_order)
     cross join (
         values ('added', 1), ('changed', 2), ('removed', 3), ('unchanged', 4)
-    ) as changes (change, change_order)
+    ) as changes (change_type, change_order)
 
 ),
 
@@ -50,10 +50,10 @@ version_counts as (
 
     select
         entity,
-        change,
+        change_type,
         count(*) as records
     from versions
-    group by entity, change
+    group by entity, change_type
 
 ),
 
@@ -74,9 +74,9 @@ final as (
         frame.extract_date,
         frame.previous_extract_date,
         frame.entity,
-        frame.change,
+        frame.change_type,
         case
-            when frame.change = 'unchanged'
+            when frame.change_type = 'unchanged'
                 then
                     coalesce(state_counts.records, 0)
                     - coalesce(added.records, 0)
@@ -87,16 +87,16 @@ final as (
     left join version_counts
         on
             frame.entity = version_counts.entity
-            and frame.change = version_counts.change
+            and frame.change_type = version_counts.change_type
     left join state_counts on frame.entity = state_counts.entity
     left join version_counts as added
         on
             frame.entity = added.entity
-            and added.change = 'added'
+            and added.change_type = 'added'
     left join version_counts as changed
         on
             frame.entity = changed.entity
-            and changed.change = 'changed'
+            and changed.change_type = 'changed'
     order by frame.service_code, frame.extract_date, frame.entity_order, frame.change_order
 
 )
