@@ -52,19 +52,36 @@ def as_task(name: str, function: Callable[..., T], *arguments: Any, io: bool = F
 
 @flow(name="dcrs-monthly")
 def monthly_dcrs_run(
-    export_dir: Path = pipeline.DEFAULT_EXPORT,
+    inbox: Path = pipeline.DEFAULT_INBOX,
     warehouse: Path = pipeline.DEFAULT_WAREHOUSE,
-) -> dict[str, Any]:
-    """Load one DCRS export, build and test the marts, check data quality, publish the
-    warehouse and alert the service manager.
+    export_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Load every DCRS export in the inbox that the warehouse does not hold yet (oldest
+    extract first), or one given export: for each, build and test the marts, check data
+    quality, publish the warehouse and alert the service manager.
 
     Args:
-        export_dir: folder holding the month's export (manifest.json and four CSV files);
-            a relative path is taken from the deployment's working directory.
-        warehouse: the DuckDB file to publish; replaced only when the run succeeds.
+        inbox: folder whose subfolders hold the exports as they arrive (any services and
+            months); a relative path is taken from the deployment's working directory.
+        warehouse: the DuckDB file to publish; replaced only when a run succeeds.
+        export_dir: one export folder to load instead of scanning the inbox.
     """
     logger = get_run_logger()
-    summary = pipeline.run(Path(export_dir), Path(warehouse), echo=logger.info, step=as_task)
+    if export_dir is not None:
+        exports = [Path(export_dir)]
+    else:
+        found = pipeline.scan_inbox(Path(inbox), Path(warehouse))
+        for folder in found.already_loaded:
+            logger.info("Already in the warehouse, skipped: %s", folder)
+        exports = found.to_load
+        if not exports:
+            logger.info("No new export in %s: nothing to do", inbox)
+    return [_load_one(export, Path(warehouse)) for export in exports]
+
+
+def _load_one(export_dir: Path, warehouse: Path) -> dict[str, Any]:
+    logger = get_run_logger()
+    summary = pipeline.run(export_dir, warehouse, echo=logger.info, step=as_task)
     create_markdown_artifact(
         markdown=run_markdown(summary),
         key="dcrs-run-summary",

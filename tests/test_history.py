@@ -12,11 +12,13 @@ services, loaded one run at a time into one warehouse, interleaved.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_dcrs
+from conftest import DCRS, ROOT, run_dcrs
 
 from dcrs.generate import generate
 
@@ -68,8 +70,9 @@ def snapshot(path: Path) -> dict[tuple[str, str], str]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {
             (schema, table): hashlib.sha256(
-                repr(con.execute(f"select * from {schema}.{table} order by all").fetchall())
-                .encode()
+                repr(
+                    con.execute(f"select * from {schema}.{table} order by all").fetchall()
+                ).encode()
             ).hexdigest()
             for schema, table in tables(con)
         }
@@ -115,9 +118,7 @@ def test_every_extract_of_both_services_is_kept(history_warehouse):
 
 
 @pytest.mark.parametrize("key", [("S001", "2010-04-30"), ("S002", "2010-03-31")])
-def test_each_extract_equals_a_run_on_that_export_alone(
-    history_warehouse, exports, tmp_path, key
-):
+def test_each_extract_equals_a_run_on_that_export_alone(history_warehouse, exports, tmp_path, key):
     alone = tmp_path / "alone.duckdb"
     result = run_dcrs(exports[key], alone)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -282,3 +283,38 @@ def test_record_versions_give_back_each_extract(history_warehouse, exports):
             "where service_code = 'S001' and entity = 'goal' and change_type = 'changed'"
         ).fetchone()[0]
     assert versions > 0
+
+
+def test_run_inbox_loads_new_exports_oldest_first_then_nothing(exports, tmp_path):
+    """`dcrs run-inbox`: the folders' names sort the other way round from their extract
+    dates; the exports still load in date order, and a second call finds nothing new."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(exports[("S002", "2010-03-31")], inbox / "b-march")
+    shutil.copytree(exports[("S002", "2010-04-30")], inbox / "a-april")
+    warehouse = tmp_path / "dcrs.duckdb"
+
+    def run_inbox() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(DCRS), "run-inbox", "--inbox", str(inbox), "--warehouse", str(warehouse)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+
+    first = run_inbox()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "2 new export(s) to load" in first.stdout
+    assert first.stdout.index("b-march") < first.stdout.index("a-april")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = con.execute(
+            "select extract_date::varchar, previous_extract_date::varchar "
+            "from history.loaded_extracts order by extract_date"
+        ).fetchall()
+    assert loaded == [("2010-03-31", None), ("2010-04-30", "2010-03-31")]
+    digest = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    second = run_inbox()
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "No new export" in second.stdout
+    assert second.stdout.count("Already in the warehouse, skipped") == 2
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == digest

@@ -67,6 +67,50 @@ def run(
     warehouse's table audit.load_issues (file, line, column, value, reason);
     audit.load_reconciliation shows rows read = rows staged + rows rejected per file.
     """
+    _run_one(export, warehouse)
+
+
+@app.command()
+def run_inbox(
+    inbox: Annotated[
+        Path,
+        typer.Option(
+            help="Folder whose subfolders hold DCRS exports (of any services and months).",
+            file_okay=False,
+        ),
+    ],
+    warehouse: Annotated[
+        Path,
+        typer.Option(
+            help="DuckDB file to publish. It is replaced only when a whole run succeeds.",
+            dir_okay=False,
+        ),
+    ] = pipeline.DEFAULT_WAREHOUSE,
+) -> None:
+    """Run every export in the inbox that the warehouse does not hold yet, oldest extract
+    first: what a monthly schedule calls, with no folder name to edit each month.
+
+    Each export is one `dcrs run` (see `dcrs run --help`); exports already loaded are
+    skipped. The first export that fails stops the command, with the exit status of
+    `dcrs run`; the exports before it stay published.
+    """
+    try:
+        found = pipeline.scan_inbox(inbox, warehouse)
+    except ExportError as error:
+        typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
+    for folder in found.already_loaded:
+        typer.echo(f"Already in the warehouse, skipped: {folder}")
+    if not found.to_load:
+        typer.echo(f"No new export in {inbox}: nothing to do.")
+        return
+    typer.echo(f"{len(found.to_load)} new export(s) to load, oldest first.")
+    for folder in found.to_load:
+        typer.echo("")
+        _run_one(folder, warehouse)
+
+
+def _run_one(export: Path, warehouse: Path) -> None:
     try:
         summary = pipeline.run(export, warehouse, echo=typer.echo)
     except pipeline.RunInProgress as error:

@@ -34,6 +34,8 @@ from dcrs.load import ExportError, LoadReport, load_export, read_manifest
 
 PROJECT_DIR = Path(os.environ.get("DCRS_PROJECT_DIR", Path(__file__).resolve().parents[2]))
 DEFAULT_EXPORT = PROJECT_DIR / "data" / "sample" / "kc-2010-08-31"
+# Where exports arrive, one folder each (any services and months): the bundled sample.
+DEFAULT_INBOX = PROJECT_DIR / "data" / "sample"
 DEFAULT_WAREHOUSE = PROJECT_DIR / "warehouse" / "dcrs.duckdb"
 
 
@@ -165,6 +167,59 @@ def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
                 "extracts load in date order (build a new warehouse to load older ones)",
             )
         return load_export(con, export_dir)
+
+
+def loaded_extracts(warehouse: Path) -> set[tuple[str, dt.date]]:
+    """The (service_code, extract_date) of every extract in the published warehouse."""
+    if not warehouse.exists():
+        return set()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        has_history = con.execute(
+            "select count(*) from duckdb_tables() "
+            "where schema_name = 'history' and table_name = 'loaded_extracts'"
+        ).fetchone()[0]
+        if not has_history:
+            return set()
+        return set(
+            con.execute("select service_code, extract_date from history.loaded_extracts").fetchall()
+        )
+
+
+@dataclass
+class Inbox:
+    """The export folders found in an inbox, sorted into what a run does with them."""
+
+    to_load: list[Path]
+    already_loaded: list[Path]
+
+
+def scan_inbox(inbox: Path, warehouse: Path) -> Inbox:
+    """Find every export folder (one holding manifest.json) under ``inbox`` and list those
+    not yet in the warehouse, oldest extract first (a service's extracts load in date
+    order). An export whose manifest cannot be read is listed to load, last, so that its
+    run fails with the manifest's problem and the service manager hears of it."""
+    inbox = inbox.resolve()
+    if not inbox.is_dir():
+        raise ExportError(inbox, "the inbox folder does not exist")
+    loaded = loaded_extracts(warehouse)
+    readable: list[tuple[dt.date, str, Path]] = []
+    unreadable: list[Path] = []
+    already: list[Path] = []
+    for manifest_path in sorted(inbox.rglob(MANIFEST_FILE)):
+        folder = manifest_path.parent
+        try:
+            manifest = read_manifest(folder)
+        except ExportError:
+            unreadable.append(folder)
+            continue
+        if (manifest.service_code, manifest.extract_date) in loaded:
+            already.append(folder)
+        else:
+            readable.append((manifest.extract_date, manifest.service_code, folder))
+    return Inbox(
+        to_load=[folder for _, _, folder in sorted(readable)] + unreadable,
+        already_loaded=already,
+    )
 
 
 def _latest_extract(con: duckdb.DuckDBPyConnection, service_code: str) -> dt.date | None:
