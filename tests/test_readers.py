@@ -4,7 +4,8 @@ see a half-built one.
 A run builds into ``<warehouse>.building`` and swaps it in with an atomic rename only when
 everything has passed. Here a reader in another process opens the warehouse afresh,
 read-only, again and again (as a BI tool's connection pool does) while runs succeed,
-fail and are killed, and checks that every read shows one whole, published extract.
+fail and are killed, and checks that every read shows whole, published extracts: the
+warehouse keeps every extract, so a read sees the extracts published so far, each whole.
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ import pytest
 from conftest import DCRS, ROOT, SAMPLE_EXPORT, run_dcrs
 from exports import client, read_rows, write_rows
 
-# (service_code, extract_date, clients) of the two exports the scenario publishes
-SAMPLE = ("KC", "2010-08-31", 116)
-NEXT_MONTH = ("KC", "2010-09-30", 117)
+# What a reader sees as the scenario publishes three months: the (service_code,
+# extract_date, clients) of every extract in the warehouse
+AUGUST = ("KC", "2010-08-31", 116)
+SEPTEMBER = ("KC", "2010-09-30", 117)
+OCTOBER = ("KC", "2010-10-31", 118)
+SAMPLE = frozenset({AUGUST})
+NEXT_MONTH = frozenset({AUGUST, SEPTEMBER})
+MONTH_AFTER = frozenset({AUGUST, SEPTEMBER, OCTOBER})
 
 
 def digest(path: Path) -> str:
@@ -162,15 +168,19 @@ READER = textwrap.dedent(
 )
 
 
-def next_month_export(target: Path) -> Path:
-    """The sample one month on: extract date 2010-09-30 and one more client."""
+def next_month_export(target: Path, months_on: int = 1) -> Path:
+    """The sample one or two months on (extract date 2010-09-30 or 2010-10-31), with one
+    more client each month."""
     shutil.copytree(SAMPLE_EXPORT, target)
     manifest = json.loads((target / "manifest.json").read_text())
-    manifest["extract_date"] = "2010-09-30"
+    manifest["extract_date"] = {1: "2010-09-30", 2: "2010-10-31"}[months_on]
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
     clients = read_rows(target, "clients.csv")
-    extra = client("KC999001", registration_date="15/09/2010", initial_assessment_date="16/09/2010")
-    write_rows(target, "clients.csv", [*clients, extra])
+    extra = [
+        client("KC999001", registration_date="15/09/2010", initial_assessment_date="16/09/2010"),
+        client("KC999002", registration_date="15/10/2010", initial_assessment_date="18/10/2010"),
+    ][:months_on]
+    write_rows(target, "clients.csv", [*clients, *extra])
     return target
 
 
@@ -249,19 +259,23 @@ def kill_mid_build(export: Path, warehouse: Path) -> tuple[int, bool, str]:
     return process.returncode, was_building, "".join(output)
 
 
-def state(record: dict) -> tuple | None:
-    """(service_code, extract_date, clients) when the read was whole and consistent."""
-    if "error" in record or len(record["breakdown"]) != 1 or len(record["summary"]) != 1:
+def state(record: dict) -> frozenset | None:
+    """The (service_code, extract_date, clients) of every extract read, when the read was
+    whole and consistent: each extract's breakdown adds up to its summary's clients."""
+    if "error" in record:
         return None
-    breakdown, summary = tuple(record["breakdown"][0]), tuple(record["summary"][0])
-    return summary if breakdown == summary else None
+    breakdown = frozenset(tuple(row) for row in record["breakdown"])
+    summary = frozenset(tuple(row) for row in record["summary"])
+    if len(summary) != len(record["summary"]) or breakdown != summary:
+        return None
+    return summary
 
 
 @pytest.fixture(scope="module")
 def runs_under_a_reader(sample_warehouse, tmp_path_factory):
-    """Publish the sample, start a reader, then: publish next month (succeeds), an untrusted
-    export (fails), a build that fails a data test, a run killed mid-build, and the sample
-    again (succeeds). Returns what the runs and the reader did."""
+    """Publish the sample, start a reader, then: publish next month (succeeds), and for the
+    month after: an untrusted export (fails), a build that fails a data test, a run killed
+    mid-build, and the export itself (succeeds). Returns what the runs and the reader did."""
     work = tmp_path_factory.mktemp("readers")
     warehouse = work / "warehouse" / "dcrs.duckdb"
     warehouse.parent.mkdir()
@@ -269,8 +283,9 @@ def runs_under_a_reader(sample_warehouse, tmp_path_factory):
     shutil.copy(sample_warehouse, warehouse)  # the sample, published by an earlier run
 
     next_month = next_month_export(work / "next-month")
+    month_after = next_month_export(work / "month-after", months_on=2)
     untrusted = work / "untrusted"
-    shutil.copytree(next_month, untrusted)
+    shutil.copytree(month_after, untrusted)
     (untrusted / "goals.csv").unlink()
     project = failing_project(work / "failing-project")
 
@@ -305,7 +320,7 @@ def runs_under_a_reader(sample_warehouse, tmp_path_factory):
         phase(
             "dbt build fails",
             lambda: subprocess.run(
-                [str(DCRS), "run", "--export", str(next_month), "--warehouse", str(warehouse)],
+                [str(DCRS), "run", "--export", str(month_after), "--warehouse", str(warehouse)],
                 capture_output=True,
                 text=True,
                 cwd=ROOT,
@@ -315,15 +330,17 @@ def runs_under_a_reader(sample_warehouse, tmp_path_factory):
         )
         results["digest after build failure"] = digest(warehouse)
         results["building after build failure"] = building.exists()
-        phase("killed mid-build", lambda: kill_mid_build(SAMPLE_EXPORT, warehouse))
+        phase("killed mid-build", lambda: kill_mid_build(month_after, warehouse))
         results["digest after kill"] = digest(warehouse)
         results["building after kill"] = building.exists()
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            results["published after kill"] = con.execute(
-                "select service_code, extract_date::varchar, clients_registered "
-                "from marts.service_summary"
-            ).fetchone()
-        phase("sample published again", lambda: run_dcrs(SAMPLE_EXPORT, warehouse))
+            results["published after kill"] = frozenset(
+                con.execute(
+                    "select service_code, extract_date::varchar, clients_registered "
+                    "from marts.service_summary"
+                ).fetchall()
+            )
+        phase("month after published", lambda: run_dcrs(month_after, warehouse))
         results["building at the end"] = building.exists()
         results["wal at the end"] = building.with_name(building.name + ".wal").exists()
         results["digest after next month"] = after_next_month
@@ -361,10 +378,11 @@ def test_the_reader_ran_throughout_and_exited_by_itself(runs_under_a_reader):
 def test_every_read_is_whole_consistent_and_published(runs_under_a_reader):
     errors = [read for read in runs_under_a_reader["reads"] if "error" in read]
     assert errors == [], errors[:5]
-    bad = [read for read in runs_under_a_reader["reads"] if state(read) not in (SAMPLE, NEXT_MONTH)]
+    published = (SAMPLE, NEXT_MONTH, MONTH_AFTER)
+    bad = [read for read in runs_under_a_reader["reads"] if state(read) not in published]
     assert bad == [], bad[:5]
     seen = {state(read) for read in runs_under_a_reader["reads"]}
-    assert seen == {SAMPLE, NEXT_MONTH}
+    assert seen == set(published)
 
 
 def test_the_published_extract_changes_only_when_a_run_publishes(runs_under_a_reader):
@@ -376,11 +394,11 @@ def test_the_published_extract_changes_only_when_a_run_publishes(runs_under_a_re
     # failed and killed runs change nothing a reader sees
     for name in ("untrusted export", "dbt build fails", "killed mid-build"):
         assert set(reads_during(runs_under_a_reader, name)) == {NEXT_MONTH}, name
-    during = reads_during(runs_under_a_reader, "sample published again")
-    switched = during.index(SAMPLE) if SAMPLE in during else len(during)
+    during = reads_during(runs_under_a_reader, "month after published")
+    switched = during.index(MONTH_AFTER) if MONTH_AFTER in during else len(during)
     assert set(during[:switched]) <= {NEXT_MONTH}
-    assert set(during[switched:]) == {SAMPLE}
-    assert state(runs_under_a_reader["reads"][-1]) == SAMPLE
+    assert set(during[switched:]) == {MONTH_AFTER}
+    assert state(runs_under_a_reader["reads"][-1]) == MONTH_AFTER
 
 
 def test_runs_end_as_documented(runs_under_a_reader):
@@ -396,7 +414,7 @@ def test_runs_end_as_documented(runs_under_a_reader):
     status, was_building, output = results["killed mid-build"]
     assert status == -signal.SIGKILL, output
     assert was_building, output
-    again = results["sample published again"]
+    again = results["month after published"]
     assert again.returncode == 0, again.stdout + again.stderr
 
 
@@ -417,9 +435,11 @@ def test_failed_and_killed_runs_leave_the_published_warehouse_as_it_was(runs_und
     assert not results["wal at the end"]
     with duckdb.connect(str(runs_under_a_reader["warehouse"]), read_only=True) as con:
         assert (
-            con.execute(
-                "select service_code, extract_date::varchar, clients_registered "
-                "from marts.service_summary"
-            ).fetchone()
-            == SAMPLE
+            frozenset(
+                con.execute(
+                    "select service_code, extract_date::varchar, clients_registered "
+                    "from marts.service_summary"
+                ).fetchall()
+            )
+            == MONTH_AFTER
         )
