@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -103,6 +104,7 @@ class RunSummary:
 def _remove(path: Path) -> None:
     for candidate in (path, path.with_name(path.name + ".wal")):
         candidate.unlink(missing_ok=True)
+    shutil.rmtree(_dbt_dir(path), ignore_errors=True)
     outputs = _outputs_dir(path)
     if outputs.exists():
         shutil.rmtree(outputs)
@@ -128,13 +130,14 @@ def published_docs_dir(warehouse: Path) -> Path:
 def dbt_command(*arguments: str) -> list[str]:
     """The dbt executable of this environment with the project's directories."""
     dbt = Path(sys.executable).with_name("dbt")
+    project = str(PROJECT_DIR.resolve())  # dbt runs in another folder (build_models)
     return [
         str(dbt),
         *arguments,
         "--project-dir",
-        str(PROJECT_DIR),
+        project,
         "--profiles-dir",
-        str(PROJECT_DIR),
+        project,
     ]
 
 
@@ -235,17 +238,42 @@ def _latest_extract(con: duckdb.DuckDBPyConnection, service_code: str) -> dt.dat
     ).fetchone()[0]
 
 
+# dbt parses the whole project again (seconds) whenever the profile's connection settings
+# change, the database path included. So dbt always opens the same relative path: a hard
+# link, in a folder of its own beside the file being built, named DBT_DATABASE. dbt's
+# saved parse (target/partial_parse.msgpack) then serves every run, whatever the warehouse.
+DBT_DATABASE = "dcrs.duckdb"
+
+
+def _dbt_dir(database: Path) -> Path:
+    return database.with_name(database.name + ".dbt")
+
+
 def build_models(database: Path, echo: Callable[[str], None]) -> None:
     """Run ``dbt build`` (seeds, models and every data test) against ``database``."""
+    workdir = _dbt_dir(database)
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir()
+    link = workdir / DBT_DATABASE
+    os.link(database, link)
+    try:
+        _dbt_build(workdir, echo)
+        if link.with_name(link.name + ".wal").exists():
+            duckdb.connect(str(link)).close()  # DuckDB writes what is left in the WAL
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _dbt_build(workdir: Path, echo: Callable[[str], None]) -> None:
     env = {
         **os.environ,
-        "DCRS_WAREHOUSE": str(database),
+        "DCRS_WAREHOUSE": DBT_DATABASE,  # relative to workdir
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     process = subprocess.Popen(
         # unit tests check the SQL, not the export: they run with the test suite
         dbt_command("build", "--exclude-resource-type", "unit_test"),
-        cwd=PROJECT_DIR,
+        cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -263,6 +291,21 @@ def build_models(database: Path, echo: Callable[[str], None]) -> None:
     if process.wait() != 0:
         detail = "\n".join(failures[-20:]) or "see logs/dbt.log"
         raise BuildError(f"dbt build failed; nothing was published.\n{detail}")
+
+
+def import_quality_checks_in_background() -> threading.Thread:
+    """Import Great Expectations (seconds of CPU) in a thread, while dbt, another process,
+    builds; check_quality then finds it imported."""
+
+    def import_gx() -> None:
+        with contextlib.suppress(Exception):  # check_quality imports it again and reports
+            from dcrs.quality import import_great_expectations
+
+            import_great_expectations()
+
+    thread = threading.Thread(target=import_gx, name="import great_expectations")
+    thread.start()
+    return thread
 
 
 def check_quality(database: Path) -> list[Any]:
@@ -569,6 +612,7 @@ def _run_locked(
             )
             echo(f"  {loaded.file_name}: {loaded.rows_read} rows, {loaded.encoding}{extra}")
         echo("Building and testing models (dbt build)")
+        import_quality_checks_in_background()
         step("build models", build_models, building, echo)
         echo("Checking data quality (Great Expectations)")
         results = step("check data quality", check_quality, building)

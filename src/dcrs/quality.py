@@ -341,6 +341,15 @@ def _check_result(definition: CheckDefinition, expectation_result: Any) -> Check
     )
 
 
+def import_great_expectations() -> None:
+    """Import the parts of GX that run_quality_checks uses (the pipeline does it early, in
+    a thread)."""
+    import great_expectations  # noqa: F401
+    from great_expectations import expectations  # noqa: F401
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: F401
+    from great_expectations.expectations.row_conditions import Column  # noqa: F401
+
+
 def run_quality_checks(warehouse: Path, data_docs_dir: Path | None = None) -> list[CheckResult]:
     """Build (or rebuild) the suites and run them against the DuckDB file; write Data Docs to
     data_docs_dir when given.
