@@ -2,7 +2,8 @@
     or removed by an export, kept beside the earlier ones (nothing is overwritten). The
     loaded extract's states are compared with the latest earlier version of each record of
     the same service; the work grows with the extract and the versions, not with the number
-    of extracts. -#}
+    of extracts. Versions are compared by the hash of their values (DuckDB's hash of the
+    list of values as text). -#}
 
 with
 
@@ -44,7 +45,7 @@ latest_versions as (
             entity,
             record_key,
             'added' as change_type,
-            field_values,
+            map(field_names, field_values) as field_values,
             state_hash
         from states
         where false
@@ -72,6 +73,7 @@ compared as (
             when states.record_key is null then 'removed'
             when states.state_hash <> current_records.state_hash then 'changed'
         end as change_type,
+        states.field_names,
         states.field_values,
         states.state_hash,
         current_records.field_values as previous_field_values
@@ -94,13 +96,16 @@ final as (
         entity,
         record_key,
         change_type,
-        field_values,
+        -- a map for readers: field_values['outcome']
+        case
+            when field_values is not null then map(field_names, field_values)
+        end as field_values,
         state_hash,
         case
             when change_type = 'changed'
                 then list_filter(
-                    map_keys(field_values),
-                    lambda field: field_values[field]
+                    field_names,
+                    lambda field, position: field_values[position]
                     is distinct from previous_field_values[field]
                 )
         end as changed_fields

@@ -1,6 +1,9 @@
-{#- The state of every record of the loaded extract, as a map of field to value (text),
-    with a hash of it: what history.record_versions compares with the latest earlier
-    version of the same record. -#}
+{#- The state of every record of the loaded extract: its tracked fields' values as text,
+    in the order of field_names, with a hash of them. history.record_versions compares
+    these with each record's latest earlier version. A view: lists and hashes cost little,
+    and the state of a million records is not worth writing down again. -#}
+
+{{ config(materialized='view') }}
 
 with
 
@@ -18,11 +21,16 @@ with
             extract_date,
             '{{ record.entity }}' as entity,
             concat_ws(' | ', {{ record.key | join(', ') }}) as record_key,
-            map_from_entries([
+            [
                 {%- for field in record.fields %}
-                    ('{{ field }}', {{ field }}::varchar){% if not loop.last %},{% endif %}
+                    '{{ field }}'{% if not loop.last %},{% endif %}
                 {%- endfor %}
-            ]) as field_values
+            ] as field_names,
+            [
+                {%- for field in record.fields %}
+                    {{ field }}::varchar{% if not loop.last %},{% endif %}
+                {%- endfor %}
+            ] as field_values
         from {{ record.entity }}_records
 
     ),
@@ -44,6 +52,7 @@ final as (
         extract_date,
         entity,
         record_key,
+        field_names,
         field_values,
         hash(field_values) as state_hash
     from unioned

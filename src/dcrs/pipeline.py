@@ -145,6 +145,11 @@ def dbt_command(*arguments: str) -> list[str]:
 # writes too: BI tools and the DuckDB CLI still on 1.5 can then open it.
 STORAGE_VERSION = "v1.5.0"
 
+# DuckDB's memory for the load and the dbt build (dbt reads the same variable in
+# profiles.yml); beyond it DuckDB spills to temporary files. Its default, 80% of the
+# machine's memory, let a build at a million clients take gigabytes.
+DUCKDB_MEMORY_LIMIT = os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "500MB")
+
 
 def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
     """Start the new database file from a copy of the published warehouse (every extract
@@ -156,7 +161,7 @@ def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
     manifest = read_manifest(export_dir)
     if warehouse.exists():
         shutil.copyfile(warehouse, database)
-    with duckdb.connect() as con:
+    with duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
         con.execute(
             f"attach {_sql_text(str(database))} as warehouse (storage_version '{STORAGE_VERSION}')"
         )
@@ -268,6 +273,7 @@ def _dbt_build(workdir: Path, echo: Callable[[str], None]) -> None:
     env = {
         **os.environ,
         "DCRS_WAREHOUSE": DBT_DATABASE,  # relative to workdir
+        "DCRS_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     process = subprocess.Popen(
