@@ -257,7 +257,10 @@ def test_record_versions_give_back_each_extract(history_warehouse, exports):
                 f"""
                 with
                 state as (
-                    select record_key as goal_id, field_values['outcome'] as outcome, change_type
+                    select
+                        record_key as goal_id,
+                        field_values[list_position(field_names, 'outcome')] as outcome,
+                        change_type
                     from history.record_versions
                     where
                         service_code = 'S001' and entity = 'goal'

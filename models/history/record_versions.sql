@@ -45,7 +45,8 @@ latest_versions as (
             entity,
             record_key,
             'added' as change_type,
-            map(field_names, field_values) as field_values,
+            field_names,
+            field_values,
             state_hash
         from states
         where false
@@ -76,6 +77,7 @@ compared as (
         states.field_names,
         states.field_values,
         states.state_hash,
+        current_records.field_names as previous_field_names,
         current_records.field_values as previous_field_values
     from states
     full outer join current_records
@@ -96,17 +98,17 @@ final as (
         entity,
         record_key,
         change_type,
-        -- a map for readers: field_values['outcome']
-        case
-            when field_values is not null then map(field_names, field_values)
-        end as field_values,
+        field_names,
+        field_values,
         state_hash,
         case
             when change_type = 'changed'
                 then list_filter(
                     field_names,
                     lambda field, position: field_values[position]
-                    is distinct from previous_field_values[field]
+                    is distinct from previous_field_values[
+                        list_position(previous_field_names, field)
+                    ]
                 )
         end as changed_fields
     from compared
