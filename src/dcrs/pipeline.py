@@ -299,6 +299,11 @@ def _dbt_build(workdir: Path, echo: Callable[[str], None]) -> None:
         raise BuildError(f"dbt build failed; nothing was published.\n{detail}")
 
 
+# Importing GX while dbt builds saves its import time on a small export; on a large one
+# its memory (a few hundred MB) would add to dbt's, so it is imported after dbt.
+IMPORT_GX_DURING_DBT_BELOW_ROWS = 100_000
+
+
 def import_quality_checks_in_background() -> threading.Thread:
     """Import Great Expectations (seconds of CPU) in a thread, while dbt, another process,
     builds; check_quality then finds it imported."""
@@ -618,7 +623,8 @@ def _run_locked(
             )
             echo(f"  {loaded.file_name}: {loaded.rows_read} rows, {loaded.encoding}{extra}")
         echo("Building and testing models (dbt build)")
-        import_quality_checks_in_background()
+        if report.rows_read < IMPORT_GX_DURING_DBT_BELOW_ROWS:
+            import_quality_checks_in_background()
         step("build models", build_models, building, echo)
         echo("Checking data quality (Great Expectations)")
         results = step("check data quality", check_quality, building)
