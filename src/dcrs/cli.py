@@ -26,6 +26,16 @@ EXIT_ALERT_NOT_DELIVERED = 4
 EXIT_RUN_IN_PROGRESS = 5
 
 
+# The warehouse a run publishes: `dcrs run` and `dcrs run-inbox`
+WarehouseOption = Annotated[
+    Path,
+    typer.Option(
+        help="DuckDB file to publish. It is replaced only when a whole run succeeds.",
+        dir_okay=False,
+    ),
+]
+
+
 @app.callback()
 def main() -> None:
     """Run `dcrs COMMAND --help` for the options of each command."""
@@ -40,13 +50,7 @@ def run(
             file_okay=False,
         ),
     ] = pipeline.DEFAULT_EXPORT,
-    warehouse: Annotated[
-        Path,
-        typer.Option(
-            help="DuckDB file to publish. It is replaced only when the whole run succeeds.",
-            dir_okay=False,
-        ),
-    ] = pipeline.DEFAULT_WAREHOUSE,
+    warehouse: WarehouseOption = pipeline.DEFAULT_WAREHOUSE,
 ) -> None:
     """Load an export, build and test every model, check data quality, publish.
 
@@ -79,13 +83,7 @@ def run_inbox(
             file_okay=False,
         ),
     ],
-    warehouse: Annotated[
-        Path,
-        typer.Option(
-            help="DuckDB file to publish. It is replaced only when a whole run succeeds.",
-            dir_okay=False,
-        ),
-    ] = pipeline.DEFAULT_WAREHOUSE,
+    warehouse: WarehouseOption = pipeline.DEFAULT_WAREHOUSE,
 ) -> None:
     """Run every export in the inbox that the warehouse does not hold yet, oldest extract
     first: what a monthly schedule calls, with no folder name to edit each month.
