@@ -21,7 +21,7 @@ loaded as (
 ),
 
 {% if is_incremental() %}
-latest_versions as (
+earlier_versions as (
 
     -- the loaded partition was deleted by the pre-hook: these are earlier versions
     select versions.*
@@ -30,13 +30,39 @@ latest_versions as (
         on
             versions.service_code = loaded.service_code
             and versions.extract_date < loaded.extract_date
-    qualify row_number() over (
-        partition by versions.service_code, versions.entity, versions.record_key
-        order by versions.extract_date desc
-    ) = 1
+
+),
+
+latest_versions as (
+
+    -- each record's latest version: an aggregate of small values (hash, kind, date),
+    -- which DuckDB can spill, rather than a window over every version
+    select
+        service_code,
+        entity,
+        record_key,
+        max(extract_date) as extract_date,
+        arg_max(change_type, extract_date) as change_type,
+        arg_max(state_hash, extract_date) as state_hash
+    from earlier_versions
+    group by service_code, entity, record_key
 
 ),
 {% else %}
+    earlier_versions as (
+
+        select
+            service_code,
+            extract_date,
+            entity,
+            record_key,
+            field_names,
+            field_values
+        from states
+        where false
+
+    ),
+
     latest_versions as (
 
         select
@@ -45,8 +71,6 @@ latest_versions as (
             entity,
             record_key,
             'added' as change_type,
-            field_names,
-            field_values,
             state_hash
         from states
         where false
@@ -77,8 +101,7 @@ compared as (
         states.field_names,
         states.field_values,
         states.state_hash,
-        current_records.field_names as previous_field_names,
-        current_records.field_values as previous_field_values
+        current_records.extract_date as current_extract_date
     from states
     full outer join current_records
         on
@@ -86,6 +109,48 @@ compared as (
             and states.entity = current_records.entity
             and states.record_key = current_records.record_key
     cross join loaded
+
+),
+
+changed_records as (
+
+    select * from compared
+    where change_type = 'changed'
+
+),
+
+previous_values as (
+
+    -- the values replaced, for the changed records only (a few percent a month)
+    select
+        changed_records.service_code,
+        changed_records.entity,
+        changed_records.record_key,
+        earlier_versions.field_names as previous_field_names,
+        earlier_versions.field_values as previous_field_values
+    from changed_records
+    inner join earlier_versions
+        on
+            changed_records.service_code = earlier_versions.service_code
+            and changed_records.entity = earlier_versions.entity
+            and changed_records.record_key = earlier_versions.record_key
+            and changed_records.current_extract_date = earlier_versions.extract_date
+
+),
+
+with_previous_values as (
+
+    select
+        compared.*,
+        previous_values.previous_field_names,
+        previous_values.previous_field_values
+    from compared
+    left join previous_values
+        on
+            compared.service_code = previous_values.service_code
+            and compared.entity = previous_values.entity
+            and compared.record_key = previous_values.record_key
+    where compared.change_type is not null
 
 ),
 
@@ -103,16 +168,18 @@ final as (
         state_hash,
         case
             when change_type = 'changed'
-                then list_filter(
-                    field_names,
-                    lambda field, position: field_values[position]
-                    is distinct from previous_field_values[
-                        list_position(previous_field_names, field)
-                    ]
+                then list_transform(
+                    list_filter(
+                        range(1, len(field_names) + 1),
+                        lambda position: field_values[position]
+                        is distinct from previous_field_values[
+                            list_position(previous_field_names, field_names[position])
+                        ]
+                    ),
+                    lambda position: field_names[position]
                 )
         end as changed_fields
-    from compared
-    where change_type is not null
+    from with_previous_values
 
 )
 
