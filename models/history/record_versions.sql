@@ -85,30 +85,61 @@ current_records as (
 
 ),
 
+state_keys as (
+
+    -- keys and hashes only: the comparison of every record stays narrow (and within
+    -- DuckDB's memory limit at a million clients); values are fetched for new versions
+    select
+        service_code,
+        entity,
+        record_key,
+        state_hash
+    from states
+
+),
+
+classified as (
+
+    select
+        coalesce(state_keys.service_code, current_records.service_code) as service_code,
+        coalesce(state_keys.entity, current_records.entity) as entity,
+        coalesce(state_keys.record_key, current_records.record_key) as record_key,
+        case
+            when current_records.record_key is null then 'added'
+            when state_keys.record_key is null then 'removed'
+            when state_keys.state_hash <> current_records.state_hash then 'changed'
+        end as change_type,
+        current_records.extract_date as current_extract_date
+    from state_keys
+    full outer join current_records
+        on
+            state_keys.service_code = current_records.service_code
+            and state_keys.entity = current_records.entity
+            and state_keys.record_key = current_records.record_key
+
+),
+
 compared as (
 
     select
         loaded.service_code,
         loaded.extract_date,
         loaded.previous_extract_date,
-        coalesce(states.entity, current_records.entity) as entity,
-        coalesce(states.record_key, current_records.record_key) as record_key,
-        case
-            when current_records.record_key is null then 'added'
-            when states.record_key is null then 'removed'
-            when states.state_hash <> current_records.state_hash then 'changed'
-        end as change_type,
+        classified.entity,
+        classified.record_key,
+        classified.change_type,
         states.field_names,
         states.field_values,
         states.state_hash,
-        current_records.extract_date as current_extract_date
-    from states
-    full outer join current_records
-        on
-            states.service_code = current_records.service_code
-            and states.entity = current_records.entity
-            and states.record_key = current_records.record_key
+        classified.current_extract_date
+    from classified
     cross join loaded
+    left join states
+        on
+            classified.service_code = states.service_code
+            and classified.entity = states.entity
+            and classified.record_key = states.record_key
+    where classified.change_type is not null
 
 ),
 
@@ -150,7 +181,6 @@ with_previous_values as (
             compared.service_code = previous_values.service_code
             and compared.entity = previous_values.entity
             and compared.record_key = previous_values.record_key
-    where compared.change_type is not null
 
 ),
 

@@ -147,8 +147,10 @@ STORAGE_VERSION = "v1.5.0"
 
 # DuckDB's memory for the load and the dbt build (dbt reads the same variable in
 # profiles.yml); beyond it DuckDB spills to temporary files. Its default, 80% of the
-# machine's memory, let a build at a million clients take gigabytes.
-DUCKDB_MEMORY_LIMIT = os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "500MB")
+# machine's memory, let a build at a million clients take gigabytes. dbt's two threads
+# share it: at 500MB, history.record_versions beside another model ran out of memory at
+# half a million clients with months of history.
+DUCKDB_MEMORY_LIMIT = os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "1GB")
 
 
 def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
