@@ -148,9 +148,10 @@ STORAGE_VERSION = "v1.5.0"
 # DuckDB's memory for the load and the dbt build (dbt reads the same variable in
 # profiles.yml); beyond it DuckDB spills to temporary files. Its default, 80% of the
 # machine's memory, let a build at a million clients take gigabytes. dbt's two threads
-# share it: at 500MB, history.record_versions beside another model ran out of memory at
-# half a million clients with months of history.
-DUCKDB_MEMORY_LIMIT = os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "1GB")
+# share it, and not every operator spills: at 500MB history.record_versions, and at 1GB a
+# uniqueness test, ran out of memory beside another node at 540k-690k clients with months
+# of history (the runs failed safely, nothing published). 4GB leaves room at a million.
+DUCKDB_MEMORY_LIMIT = os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "4GB")
 
 
 def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
