@@ -162,6 +162,17 @@ def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
     other: an export older than the latest one loaded for its service is refused (the
     latest one itself may be loaded again, which changes nothing)."""
     manifest = read_manifest(export_dir)
+    latest = max(
+        (date for service, date in loaded_extracts(warehouse) if service == manifest.service_code),
+        default=None,
+    )
+    if latest is not None and manifest.extract_date < latest:
+        raise ExportError(
+            export_dir / MANIFEST_FILE,
+            f"extract_date {manifest.extract_date} is older than {latest}, the latest "
+            f"extract of service {manifest.service_code} already in the warehouse; "
+            "extracts load in date order (build a new warehouse to load older ones)",
+        )
     if warehouse.exists():
         shutil.copyfile(warehouse, database)
     with duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT}) as con:
@@ -169,14 +180,6 @@ def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
             f"attach {_sql_text(str(database))} as warehouse (storage_version '{STORAGE_VERSION}')"
         )
         con.execute("use warehouse")
-        latest = _latest_extract(con, manifest.service_code)
-        if latest is not None and manifest.extract_date < latest:
-            raise ExportError(
-                export_dir / MANIFEST_FILE,
-                f"extract_date {manifest.extract_date} is older than {latest}, the latest "
-                f"extract of service {manifest.service_code} already in the warehouse; "
-                "extracts load in date order (build a new warehouse to load older ones)",
-            )
         return load_export(con, export_dir)
 
 
@@ -231,19 +234,6 @@ def scan_inbox(inbox: Path, warehouse: Path) -> Inbox:
         to_load=[folder for _, _, folder in sorted(readable)] + unreadable,
         already_loaded=already,
     )
-
-
-def _latest_extract(con: duckdb.DuckDBPyConnection, service_code: str) -> dt.date | None:
-    has_history = con.execute(
-        "select count(*) from duckdb_tables() where database_name = 'warehouse' "
-        "and schema_name = 'history' and table_name = 'loaded_extracts'"
-    ).fetchone()[0]
-    if not has_history:
-        return None
-    return con.execute(
-        "select max(extract_date) from history.loaded_extracts where service_code = ?",
-        [service_code],
-    ).fetchone()[0]
 
 
 # dbt parses the whole project again (seconds) whenever the profile's connection settings

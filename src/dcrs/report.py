@@ -39,21 +39,6 @@ ASSETS = Path(__file__).with_name("report_assets")
 DEFAULT_SUPPRESS_MAX = 7
 DEFAULT_ROUNDING_BASE = 5
 
-# service_summary columns that count clients or goals (disclosure controlled in the published
-# schema; trainers in post and their WTE are staff figures, published as they are)
-SUMMARY_COUNTS = {
-    "clients_registered",
-    "women",
-    "men",
-    "eligible_clients",
-    "clients_with_php",
-    "goals_set",
-    "goals_with_outcome",
-    "clients_in_target_wards",
-    "clients_with_ward_recorded",
-    "clients_in_two_most_deprived_quintiles",
-    "goals_achieved_or_part",
-}
 # london_comparison figures whose service value is a count, and how each figure is printed
 LONDON_COUNTS = {"total_clients", "total_phps"}
 LONDON_DECIMALS = {
