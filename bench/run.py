@@ -602,7 +602,7 @@ def print_report(results: dict) -> None:
     print(
         f"DCRS benchmark {results['started']}  ({machine['cpus']} CPUs, "
         f"{machine['memory_gb']:.0f} GB, Python {machine['python']}, duckdb {machine['duckdb']}, "
-        f"commit {machine['commit']})"
+        f"commit {machine['commit']}, DuckDB memory limit {machine['duckdb_memory_limit']})"
     )
     months = int(results["arguments"]["months"])
     print(
@@ -879,6 +879,8 @@ def machine_info() -> dict[str, object]:
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
         "commit": commit or "unknown",
+        # DuckDB's memory limit in the pipeline's load and dbt build (src/dcrs/pipeline.py)
+        "duckdb_memory_limit": os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "4GB (default)"),
         "memory_tool": "GNU time + /proc sampling" if GNU_TIME.exists() else "rusage + /proc",
     }
 

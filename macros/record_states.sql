@@ -1,6 +1,8 @@
 {#- The fields whose values are tracked from extract to extract, for each kind of record:
     the validated values the measures are built from (dates of birth and full postcodes
-    never leave staging, so age and postcode district stand in for them). -#}
+    never leave staging, so age and postcode district stand in for them). A wellbeing
+    score whose instrument or stage is in no code list (`Invalid`) is keyed by its label,
+    as the triage compares it, so that two such scores of a client stay apart. -#}
 {% macro tracked_records() -%}
     {{ return([
         {
@@ -24,7 +26,11 @@
         {
             'entity': 'wellbeing_score',
             'model': 'int_wellbeing_scores_validated',
-            'key': ['client_id', 'instrument', 'stage'],
+            'key': [
+                'client_id',
+                "case when instrument = 'Invalid' then 'Invalid ' || coalesce(lower(instrument_value), '') else instrument end",
+                "case when stage = 'Invalid' then 'Invalid ' || coalesce(lower(stage_value), '') else stage end",
+            ],
             'fields': ['score', 'score_percent', 'recorded_date'],
         },
         {

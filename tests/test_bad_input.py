@@ -150,6 +150,15 @@ def damaged_rows_run(tmp_path_factory, sample_warehouse):
     fourth["initial_assessment_date"] = "2010-04-01"  # not DD/MM/YYYY: value listed
     write_rows(export, "clients.csv", [*clients, duplicate])
 
+    scores = read_rows(export, "wellbeing_scores.csv")
+    # two scores of one client and stage on instruments in no code list: both kept, as
+    # Invalid, and told apart by their labels
+    unknown_instruments = [
+        {**scores[0], "client_id": fourth["client_id"], "instrument": name, "stage": "baseline"}
+        for name in ("mood scale", "sleep scale")
+    ]
+    write_rows(export, "wellbeing_scores.csv", [*scores, *unknown_instruments])
+
     goals = read_rows(export, "goals.csv")
     orphan = {**goals[0], "goal_id": "G9999", "client_id": "KC999999"}
     write_rows(export, "goals.csv", [*goals, orphan])
@@ -161,7 +170,7 @@ def damaged_rows_run(tmp_path_factory, sample_warehouse):
         "warehouse": warehouse,
         "clients": clients,
         "goals": goals,
-        "scores": read_rows(export, "wellbeing_scores.csv"),
+        "scores": scores,
         "second_id": second["client_id"],
         "first": first,
     }
@@ -275,6 +284,33 @@ def test_out_of_range_bmi_and_unknown_label_count_as_invalid(damaged_rows_run):
         ).fetchone()
     assert invalid == {"bmi_band": 1, "gender": 1}
     assert denominator == 114  # 115 staged clients less the Invalid one
+
+
+def test_scores_on_unknown_instruments_are_kept_as_invalid(damaged_rows_run):
+    """Two scores of one client and stage whose instruments are in no code list are both
+    kept, each listed as an Invalid value, and stay two records in the history (a run with
+    them failed before: both had the record key client | Invalid | baseline)."""
+    score_issues = issues(damaged_rows_run, "wellbeing_scores.csv")
+    first_new_line = len(damaged_rows_run["scores"]) + 2
+    for line, name in ((first_new_line, "mood scale"), (first_new_line + 1, "sleep scale")):
+        assert (
+            line,
+            "instrument",
+            name,
+            "not in the instrument code list",
+            "value counted as Invalid",
+        ) in score_issues
+    client_id = damaged_rows_run["clients"][3]["client_id"]
+    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+        keys = con.execute(
+            "select record_key from history.record_versions where entity = 'wellbeing_score' "
+            "and record_key like ? || ' | Invalid%' order by record_key",
+            [client_id],
+        ).fetchall()
+    assert keys == [
+        (f"{client_id} | Invalid mood scale | baseline",),
+        (f"{client_id} | Invalid sleep scale | baseline",),
+    ]
 
 
 def test_a_second_run_on_the_same_warehouse_waits_its_turn(published):
