@@ -1,18 +1,27 @@
 {#- Label matching as the export contract defines it: ignore case, surrounding white space,
-    runs of spaces, hyphen / en-dash / em-dash, straight / curly apostrophes. -#}
+    runs of spaces, hyphen / en-dash / em-dash, straight / curly apostrophes.
+
+    Most values are printable ASCII (space to tilde) without two spaces in a row: for them
+    translate and the regular expression change nothing and trimming gives the same result,
+    so the regular expression (the costly part, on millions of rows) runs only on the
+    others. -#}
 
 {% macro clean_text(expression) -%}
-    nullif(
-        regexp_replace(
-            trim(
-                translate({{ expression }}, '–—‘’', '--''''')
-            ),
-            '\s+',
-            ' ',
-            'g'
-        ),
-        ''
-    )
+    case
+        when regexp_matches({{ expression }}, '[^ -~]|  ')
+            then nullif(
+                regexp_replace(
+                    trim(
+                        translate({{ expression }}, '–—‘’', '--''''')
+                    ),
+                    '\s+',
+                    ' ',
+                    'g'
+                ),
+                ''
+            )
+        else nullif(trim({{ expression }}), '')
+    end
 {%- endmacro %}
 
 {% macro label_key(expression) -%}

@@ -1,6 +1,26 @@
 {#- Privacy: date_of_birth and postcode are read here and never leave this model. It
     passes on the age in whole years on the registration date and the postcode district
-    (outward code), with whether each value was recorded and valid. -#}
+    (outward code), with whether each value was recorded and valid.
+
+    Labels and dates are cleaned once per distinct value (macros/cleaned_values.sql);
+    identifiers (nearly all distinct), the free text of referral_source_other and the
+    postcode row by row. -#}
+{%- set cleaned_columns = [
+    'registration_date',
+    'gender',
+    'date_of_birth',
+    'ethnicity',
+    'disability',
+    'ward',
+    'deprivation_quintile',
+    'how_heard',
+    'referral_source',
+    'eligible',
+    'initial_assessment_date',
+    'primary_health_issue',
+    'bmi',
+    'signposted_to',
+] -%}
 
 with
 
@@ -16,46 +36,53 @@ manifest as (
 
 ),
 
+cleaned_values as (
+
+    {{ cleaned_values('source', cleaned_columns) }}
+
+),
+
 typed as (
 
     select
         source.source_line,
         {{ clean_text('source.client_id') }} as client_id,
         {{ clean_text('source.health_trainer_id') }} as health_trainer_id,
-        {{ clean_text('source.registration_date') }} as registration_date_value,
-        {{ parse_uk_date('source.registration_date') }} as registration_date,
-        {{ clean_text('source.gender') }} as gender_value,
-        {{ label_key('source.gender') }} as gender_key,
-        {{ clean_text('source.date_of_birth') }} as date_of_birth_text,
-        {{ parse_uk_date('source.date_of_birth') }} as date_of_birth,
-        {{ clean_text('source.ethnicity') }} as ethnicity_value,
-        {{ label_key('source.ethnicity') }} as ethnicity_key,
-        {{ clean_text('source.disability') }} as disability_value,
-        {{ label_key('source.disability') }} as disability_key,
+        registration_date_cleaned.cleaned_value as registration_date_value,
+        registration_date_cleaned.date_value as registration_date,
+        gender_cleaned.cleaned_value as gender_value,
+        gender_cleaned.value_key as gender_key,
+        date_of_birth_cleaned.cleaned_value as date_of_birth_text,
+        date_of_birth_cleaned.date_value as date_of_birth,
+        ethnicity_cleaned.cleaned_value as ethnicity_value,
+        ethnicity_cleaned.value_key as ethnicity_key,
+        disability_cleaned.cleaned_value as disability_value,
+        disability_cleaned.value_key as disability_key,
         nullif(upper(regexp_replace(source.postcode, '\s', '', 'g')), '') as postcode,
-        {{ clean_text('source.ward') }} as ward_value,
-        {{ label_key('source.ward') }} as ward_key,
-        {{ clean_text('source.deprivation_quintile') }} as deprivation_quintile_value,
-        {{ label_key('source.deprivation_quintile') }} as deprivation_quintile_key,
-        {{ clean_text('source.how_heard') }} as how_heard_value,
-        {{ label_key('source.how_heard') }} as how_heard_key,
-        {{ clean_text('source.referral_source') }} as referral_source_value,
-        {{ label_key('source.referral_source') }} as referral_source_key,
+        ward_cleaned.cleaned_value as ward_value,
+        ward_cleaned.value_key as ward_key,
+        deprivation_quintile_cleaned.cleaned_value as deprivation_quintile_value,
+        deprivation_quintile_cleaned.value_key as deprivation_quintile_key,
+        how_heard_cleaned.cleaned_value as how_heard_value,
+        how_heard_cleaned.value_key as how_heard_key,
+        referral_source_cleaned.cleaned_value as referral_source_value,
+        referral_source_cleaned.value_key as referral_source_key,
         {{ clean_text('source.referral_source_other') }} as referral_source_other,
-        {{ clean_text('source.eligible') }} as eligible_value,
-        {{ label_key('source.eligible') }} as eligible_key,
-        {{ clean_text('source.initial_assessment_date') }} as initial_assessment_date_value,
-        {{ parse_uk_date('source.initial_assessment_date') }} as initial_assessment_date,
-        {{ clean_text('source.primary_health_issue') }} as primary_health_issue_value,
-        {{ label_key('source.primary_health_issue') }} as primary_health_issue_key,
-        {{ clean_text('source.bmi') }} as bmi_value,
+        eligible_cleaned.cleaned_value as eligible_value,
+        eligible_cleaned.value_key as eligible_key,
+        initial_assessment_date_cleaned.cleaned_value as initial_assessment_date_value,
+        initial_assessment_date_cleaned.date_value as initial_assessment_date,
+        primary_health_issue_cleaned.cleaned_value as primary_health_issue_value,
+        primary_health_issue_cleaned.value_key as primary_health_issue_key,
+        bmi_cleaned.cleaned_value as bmi_value,
         try_cast(trim(source.bmi) as double) as bmi,
-        {{ clean_text('source.signposted_to') }} as signposted_to_value,
-        {{ label_key('source.signposted_to') }} as signposted_to_key,
+        signposted_to_cleaned.cleaned_value as signposted_to_value,
+        signposted_to_cleaned.value_key as signposted_to_key,
         manifest.extract_date
 
     from source
     cross join manifest
+    {{ join_cleaned_values('source', cleaned_columns) }}
 
 ),
 

@@ -1,3 +1,7 @@
+{#- Labels and dates are cleaned once per distinct value (macros/cleaned_values.sql);
+    identifiers, nearly all distinct, row by row. -#}
+{%- set cleaned_columns = ['goal_set_date', 'goal', 'outcome', 'outcome_date'] -%}
+
 with
 
 source as (
@@ -6,22 +10,29 @@ source as (
 
 ),
 
+cleaned_values as (
+
+    {{ cleaned_values('source', cleaned_columns) }}
+
+),
+
 renamed as (
 
     select
-        source_line,
-        {{ clean_text('goal_id') }} as goal_id,
-        {{ clean_text('client_id') }} as client_id,
-        {{ clean_text('goal_set_date') }} as goal_set_date_value,
-        {{ parse_uk_date('goal_set_date') }} as goal_set_date,
-        {{ clean_text('goal') }} as goal_value,
-        {{ label_key('goal') }} as goal_key,
-        {{ clean_text('outcome') }} as outcome_value,
-        {{ label_key('outcome') }} as outcome_key,
-        {{ clean_text('outcome_date') }} as outcome_date_value,
-        {{ parse_uk_date('outcome_date') }} as outcome_date
+        source.source_line,
+        {{ clean_text('source.goal_id') }} as goal_id,
+        {{ clean_text('source.client_id') }} as client_id,
+        goal_set_date_cleaned.cleaned_value as goal_set_date_value,
+        goal_set_date_cleaned.date_value as goal_set_date,
+        goal_cleaned.cleaned_value as goal_value,
+        goal_cleaned.value_key as goal_key,
+        outcome_cleaned.cleaned_value as outcome_value,
+        outcome_cleaned.value_key as outcome_key,
+        outcome_date_cleaned.cleaned_value as outcome_date_value,
+        outcome_date_cleaned.date_value as outcome_date
 
     from source
+    {{ join_cleaned_values('source', cleaned_columns) }}
 
 )
 

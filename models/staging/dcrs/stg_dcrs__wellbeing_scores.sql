@@ -1,3 +1,7 @@
+{#- Labels and dates are cleaned once per distinct value (macros/cleaned_values.sql);
+    identifiers, nearly all distinct, row by row. -#}
+{%- set cleaned_columns = ['instrument', 'stage', 'score', 'recorded_date'] -%}
+
 with
 
 source as (
@@ -6,21 +10,28 @@ source as (
 
 ),
 
+cleaned_values as (
+
+    {{ cleaned_values('source', cleaned_columns) }}
+
+),
+
 renamed as (
 
     select
-        source_line,
-        {{ clean_text('client_id') }} as client_id,
-        {{ clean_text('instrument') }} as instrument_value,
-        {{ label_key('instrument') }} as instrument_key,
-        {{ clean_text('stage') }} as stage_value,
-        {{ label_key('stage') }} as stage_key,
-        {{ clean_text('score') }} as score_value,
-        try_cast(trim(score) as double) as score,
-        {{ clean_text('recorded_date') }} as recorded_date_value,
-        {{ parse_uk_date('recorded_date') }} as recorded_date
+        source.source_line,
+        {{ clean_text('source.client_id') }} as client_id,
+        instrument_cleaned.cleaned_value as instrument_value,
+        instrument_cleaned.value_key as instrument_key,
+        stage_cleaned.cleaned_value as stage_value,
+        stage_cleaned.value_key as stage_key,
+        score_cleaned.cleaned_value as score_value,
+        try_cast(trim(source.score) as double) as score,
+        recorded_date_cleaned.cleaned_value as recorded_date_value,
+        recorded_date_cleaned.date_value as recorded_date
 
     from source
+    {{ join_cleaned_values('source', cleaned_columns) }}
 
 )
 
