@@ -2,8 +2,9 @@
 -- size of the population (kept clients; eligible clients for primary_health_issue and
 -- bmi_band; kept goals for the goal measures; clients with a computed change of the
 -- instrument for the change measures). A join that fanned out would add rows, a category
--- left null would drop them. One counting pass instead of a uniqueness check of 24 rows
--- per client. Returns each measure whose count differs.
+-- left null would drop them; a measure_id that is not in the measures seed has no
+-- population. One counting pass instead of a uniqueness check of 24 rows per client.
+-- Returns each measure whose count differs.
 with
 
 members as (
@@ -60,9 +61,9 @@ expected as (
 )
 
 select
-    expected.measure_id,
+    coalesce(expected.measure_id, members.measure_id) as measure_id,
     expected.population,
     coalesce(members.members, 0) as members
 from expected
-left join members on expected.measure_id = members.measure_id
-where expected.population <> coalesce(members.members, 0)
+full outer join members on expected.measure_id = members.measure_id
+where expected.population is distinct from coalesce(members.members, 0)
