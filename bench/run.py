@@ -880,7 +880,7 @@ def machine_info() -> dict[str, object]:
         "duckdb": duckdb.__version__,
         "commit": commit or "unknown",
         # DuckDB's memory limit in the pipeline's load and dbt build (src/dcrs/pipeline.py)
-        "duckdb_memory_limit": os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "4GB (default)"),
+        "duckdb_memory_limit": os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "600MB (default)"),
         "memory_tool": "GNU time + /proc sampling" if GNU_TIME.exists() else "rusage + /proc",
     }
 

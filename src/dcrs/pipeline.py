@@ -147,11 +147,13 @@ STORAGE_VERSION = "v1.5.0"
 
 # DuckDB's memory for the load and the dbt build (dbt reads the same variable in
 # profiles.yml); beyond it DuckDB spills to temporary files. Its default, 80% of the
-# machine's memory, let a build at a million clients take gigabytes. dbt's two threads
-# share it, and not every operator spills: at 500MB history.record_versions, and at 1GB a
-# uniqueness test, ran out of memory beside another node at 540k-690k clients with months
-# of history (the runs failed safely, nothing published). 4GB leaves room at a million.
-DUCKDB_MEMORY_LIMIT = os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "4GB")
+# machine's memory, let a build at a million clients take 4 GB. dbt's two threads share
+# the limit, and not every operator spills: at 500MB (and at 1GB) runs with months of
+# history at 540k-770k clients ran out of memory in the past, in history.record_versions
+# and in uniqueness tests over one row per measure and client that are now gone. At 700MB
+# a year of monthly exports up to a million clients loaded without a failure, the whole
+# process tree peaking at 1,036 MB (bench/run.py); 600MB keeps it under 1 GB.
+DUCKDB_MEMORY_LIMIT = os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "600MB")
 
 
 def load(export_dir: Path, database: Path, warehouse: Path) -> LoadReport:
