@@ -1,8 +1,8 @@
 {#- Type 2 history of every record: a new version whenever a record is added, changed
     or removed by an export, kept beside the earlier ones (nothing is overwritten). The
     loaded extract's states are compared with the latest earlier version of each record of
-    the same service; the work grows with the extract and the versions, not with the number
-    of extracts. Versions are compared by the hash of their values (DuckDB's hash of the
+    the same service (values are written for new versions only); the work grows with the
+    extract and the versions, not with the number of extracts. Versions are compared by the hash of their values (DuckDB's hash of the
     list of values as text). -#}
 
 with
@@ -85,61 +85,66 @@ current_records as (
 
 ),
 
-state_keys as (
+new_versions as (
 
-    -- keys and hashes only: the comparison of every record stays narrow (and within
-    -- DuckDB's memory limit at a million clients); values are fetched for new versions
+    -- added and changed records with their values: the loaded states stream past each
+    -- record's current version (keys and hashes only, the side held in memory); states
+    -- whose hash is unchanged add nothing
     select
-        service_code,
-        entity,
-        record_key,
-        state_hash
+        loaded.service_code,
+        loaded.extract_date,
+        loaded.previous_extract_date,
+        states.entity,
+        states.record_key,
+        case
+            when current_records.record_key is null then 'added' else 'changed'
+        end as change_type,
+        states.field_names,
+        states.field_values,
+        states.state_hash,
+        current_records.extract_date as current_extract_date
     from states
+    cross join loaded
+    left join current_records
+        on
+            states.service_code = current_records.service_code
+            and states.entity = current_records.entity
+            and states.record_key = current_records.record_key
+    where
+        current_records.record_key is null
+        or states.state_hash <> current_records.state_hash
 
 ),
 
-classified as (
+removed_versions as (
 
+    -- current records the loaded extract no longer holds
     select
-        coalesce(state_keys.service_code, current_records.service_code) as service_code,
-        coalesce(state_keys.entity, current_records.entity) as entity,
-        coalesce(state_keys.record_key, current_records.record_key) as record_key,
-        case
-            when current_records.record_key is null then 'added'
-            when state_keys.record_key is null then 'removed'
-            when state_keys.state_hash <> current_records.state_hash then 'changed'
-        end as change_type,
+        loaded.service_code,
+        loaded.extract_date,
+        loaded.previous_extract_date,
+        current_records.entity,
+        current_records.record_key,
+        'removed' as change_type,
+        null::varchar[] as field_names,
+        null::varchar[] as field_values,
+        null::ubigint as state_hash,
         current_records.extract_date as current_extract_date
-    from state_keys
-    full outer join current_records
+    from current_records
+    cross join loaded
+    anti join states
         on
-            state_keys.service_code = current_records.service_code
-            and state_keys.entity = current_records.entity
-            and state_keys.record_key = current_records.record_key
+            current_records.service_code = states.service_code
+            and current_records.entity = states.entity
+            and current_records.record_key = states.record_key
 
 ),
 
 compared as (
 
-    select
-        loaded.service_code,
-        loaded.extract_date,
-        loaded.previous_extract_date,
-        classified.entity,
-        classified.record_key,
-        classified.change_type,
-        states.field_names,
-        states.field_values,
-        states.state_hash,
-        classified.current_extract_date
-    from classified
-    cross join loaded
-    left join states
-        on
-            classified.service_code = states.service_code
-            and classified.entity = states.entity
-            and classified.record_key = states.record_key
-    where classified.change_type is not null
+    select * from new_versions
+    union all
+    select * from removed_versions
 
 ),
 
