@@ -45,6 +45,13 @@ def corrupt_bytes(export: Path, file_name: str) -> None:
     path.write_bytes(b"\n".join(lines))
 
 
+def put_control_character(export: Path, file_name: str) -> None:
+    path = export / file_name
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b",", b",\x07", 1)
+    path.write_bytes(b"\n".join(lines))
+
+
 UNTRUSTED = {
     "missing file": (
         lambda export: (export / "goals.csv").unlink(),
@@ -62,6 +69,10 @@ UNTRUSTED = {
         lambda export: corrupt_bytes(export, "clients.csv"),
         "clients.csv: cannot be decoded as UTF-8 or Windows-1252 "
         "(first undecodable byte on line 6)",
+    ),
+    "control character": (
+        lambda export: put_control_character(export, "clients.csv"),
+        "clients.csv: line 6: holds the control character 0x07, which no text export contains",
     ),
     "missing manifest": (
         lambda export: (export / "manifest.json").unlink(),
