@@ -26,13 +26,7 @@ wards as (
 
 bands as (
 
-    select
-        measure_id,
-        category,
-        coalesce(band_lower, '-infinity'::double) as band_lower,
-        coalesce(band_upper, 'infinity'::double) as band_upper
-    from {{ ref('measure_categories') }}
-    where band_lower is not null or band_upper is not null
+    {{ measure_bands() }}
 
 ),
 

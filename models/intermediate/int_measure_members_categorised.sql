@@ -29,57 +29,21 @@ changes as (
 
 change_bands as (
 
-    select
-        measure_id,
-        category,
-        coalesce(band_lower, '-infinity'::double) as band_lower,
-        coalesce(band_upper, 'infinity'::double) as band_upper
-    from {{ ref('measure_categories') }}
-    where band_lower is not null or band_upper is not null
+    {{ measure_bands() }}
 
 ),
 
 client_members as (
 
-    -- one row per client and measure; a null category (outside the population) drops out
+    -- one row per client and measure: every column of int_clients_categorised but its
+    -- keys is a client measure; a null category (outside the population) drops out
     unpivot (
         select
-            service_code,
-            extract_date,
-            client_id as unit_id,
-            gender,
-            age_band,
-            ethnicity,
-            disability,
-            how_heard,
-            referral_source,
-            deprivation_quintile,
-            postcode_district,
-            ward,
-            month_first_seen,
-            eligibility,
-            primary_health_issue,
-            bmi_band,
-            php_goal_count,
-            signposting
+            * exclude (client_id),
+            client_id as unit_id
         from clients
     )
-    on
-    gender,
-    age_band,
-    ethnicity,
-    disability,
-    how_heard,
-    referral_source,
-    deprivation_quintile,
-    postcode_district,
-    ward,
-    month_first_seen,
-    eligibility,
-    primary_health_issue,
-    bmi_band,
-    php_goal_count,
-    signposting
+    on columns(* exclude (service_code, extract_date, unit_id))
     into name measure_id value category
 
 ),

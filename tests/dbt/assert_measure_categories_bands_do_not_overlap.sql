@@ -6,13 +6,7 @@
 with
 
 bands as (
-    select
-        measure_id,
-        category,
-        coalesce(band_lower::double, '-infinity'::double) as band_lower,
-        coalesce(band_upper::double, 'infinity'::double) as band_upper
-    from {{ ref('measure_categories') }}
-    where band_lower is not null or band_upper is not null
+    {{ measure_bands() }}
 )
 
 select
