@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dcrs.pipeline import dbt_command
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EXPORT = ROOT / "data" / "sample" / "kc-2010-08-31"
 SHARED = Path(os.environ.get("DCRS_SHARED_DIR", ROOT.parent / "shared"))
@@ -25,6 +27,28 @@ def run_dcrs(export: Path, warehouse: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=ROOT,
+        check=False,
+    )
+
+
+def run_dbt(warehouse: Path, work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """dbt against ``warehouse`` with its own target and log folders under ``work``."""
+    return subprocess.run(
+        dbt_command(
+            *arguments,
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DCRS_WAREHOUSE": str(warehouse),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
         check=False,
     )
 

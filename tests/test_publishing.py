@@ -10,18 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ROOT
+from conftest import run_dbt
 
-from dcrs.pipeline import dbt_command
 from dcrs.publish import export_parquet, verify_manifest
 
 SUPPRESS_MAX = 7
@@ -112,28 +109,6 @@ def gender(database: Path) -> dict[str, tuple]:
         "from published.measure_breakdown where measure_id = 'gender'",
     )
     return {row[0]: row[1:] for row in rows}
-
-
-def run_dbt(warehouse: Path, work: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """dbt against ``warehouse`` with its own target and log folders."""
-    return subprocess.run(
-        dbt_command(
-            *arguments,
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DCRS_WAREHOUSE": str(warehouse),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
-        check=False,
-    )
 
 
 # --- the rule on the sample -------------------------------------------------------------

@@ -3,42 +3,18 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ROOT, SHARED
+from conftest import SHARED, run_dbt
 
 REFERENCE = SHARED / "reference" / "wilson-phe-indicator-methods.csv"
 
 
 def compile_sql(sql: str, tmp_path: Path) -> str:
     """Compile an inline query with the project's macros, as dbt does for the models."""
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [
-            str(dbt),
-            "compile",
-            "--quiet",
-            "--inline",
-            sql,
-            "--project-dir",
-            str(ROOT),
-            "--profiles-dir",
-            str(ROOT),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "DCRS_WAREHOUSE": str(tmp_path / "compile.duckdb")},
-    )
+    result = run_dbt(tmp_path / "compile.duckdb", tmp_path, "compile", "--quiet", "--inline", sql)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
