@@ -40,6 +40,7 @@ from pathlib import Path
 import duckdb
 
 from dcrs.generate import generate
+from dcrs.pipeline import DUCKDB_MEMORY_LIMIT
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -879,8 +880,9 @@ def machine_info() -> dict[str, object]:
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
         "commit": commit or "unknown",
-        # DuckDB's memory limit in the pipeline's load and dbt build (src/dcrs/pipeline.py)
-        "duckdb_memory_limit": os.environ.get("DCRS_DUCKDB_MEMORY_LIMIT", "600MB (default)"),
+        # DuckDB's memory limit in the pipeline's load and dbt build (the variable
+        # DCRS_DUCKDB_MEMORY_LIMIT, which the runs inherit, or the pipeline's default)
+        "duckdb_memory_limit": DUCKDB_MEMORY_LIMIT,
         "memory_tool": "GNU time + /proc sampling" if GNU_TIME.exists() else "rusage + /proc",
     }
 
