@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +41,10 @@ WarehouseOption = Annotated[
 @app.callback()
 def main() -> None:
     """Run `dcrs COMMAND --help` for the options of each command."""
+    # At exit, leave the objects of the libraries a run imports (Great Expectations, pandas,
+    # scipy) to the operating system: Python's last garbage collection walks them all,
+    # 0.75 s at the end of a run on the bundled sample, for memory that is freed anyway.
+    atexit.register(gc.freeze)
 
 
 @app.command()

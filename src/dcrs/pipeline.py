@@ -127,18 +127,15 @@ def published_docs_dir(warehouse: Path) -> Path:
     return warehouse.with_name(DATA_DOCS)
 
 
+def dbt_arguments(*arguments: str) -> list[str]:
+    """dbt's arguments with the project's directories."""
+    project = str(PROJECT_DIR.resolve())  # dbt runs in another folder (DbtBuild)
+    return [*arguments, "--project-dir", project, "--profiles-dir", project]
+
+
 def dbt_command(*arguments: str) -> list[str]:
     """The dbt executable of this environment with the project's directories."""
-    dbt = Path(sys.executable).with_name("dbt")
-    project = str(PROJECT_DIR.resolve())  # dbt runs in another folder (build_models)
-    return [
-        str(dbt),
-        *arguments,
-        "--project-dir",
-        project,
-        "--profiles-dir",
-        project,
-    ]
+    return [str(Path(sys.executable).with_name("dbt")), *dbt_arguments(*arguments)]
 
 
 # The warehouse file is written in DuckDB 1.5's storage format, which DuckDB 2.0 reads and
@@ -249,30 +246,24 @@ def _dbt_dir(database: Path) -> Path:
     return database.with_name(database.name + ".dbt")
 
 
-def build_models(database: Path, echo: Callable[[str], None]) -> None:
-    """Run ``dbt build`` (seeds, models and every data test) against ``database``."""
-    workdir = _dbt_dir(database)
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir()
-    link = workdir / DBT_DATABASE
-    os.link(database, link)
-    try:
-        _dbt_build(workdir, echo)
-        if link.with_name(link.name + ".wal").exists():
-            duckdb.connect(str(link)).close()  # DuckDB writes what is left in the WAL
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+class DbtBuild:
+    """``dbt build`` (seeds, models and every data test) against a database, in a process
+    started before the database is ready (src/dcrs/dbt_worker.py): it imports dbt while the
+    export loads, and builds when ``run`` is called. A run that stops before its build
+    calls ``stop``."""
 
-
-def _dbt_build(workdir: Path, echo: Callable[[str], None]) -> None:
-    env = {
-        **os.environ,
-        "DCRS_WAREHOUSE": DBT_DATABASE,  # relative to workdir
-        "DCRS_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    process = subprocess.Popen(
-        dbt_command(
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.workdir = _dbt_dir(database)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir.mkdir()
+        env = {
+            **os.environ,
+            "DCRS_WAREHOUSE": DBT_DATABASE,  # relative to workdir
+            "DCRS_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        arguments = dbt_arguments(
             "build",
             # unit tests check the SQL, not the export: they run with the test suite
             "--exclude-resource-type",
@@ -284,25 +275,64 @@ def _dbt_build(workdir: Path, echo: Callable[[str], None]) -> None:
             "--no-write-json",
             "--log-level-file",
             "warn",
-        ),
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    failures: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        text = line.rstrip()
-        if " START " in text or not text.strip():
-            continue
-        if any(word in text for word in ("ERROR", "FAIL", "Failure", "Error")):
-            failures.append(text)
-        echo(text)
-    if process.wait() != 0:
-        detail = "\n".join(failures[-20:]) or "see logs/dbt.log (warnings and errors)"
-        raise BuildError(f"dbt build failed; nothing was published.\n{detail}")
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dcrs.dbt_worker", *arguments],
+            cwd=self.workdir,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def run(self, echo: Callable[[str], None]) -> None:
+        """Build: raises BuildError when a model or a data test fails."""
+        link = self.workdir / DBT_DATABASE
+        os.link(self.database, link)
+        try:
+            self._build(echo)
+            if link.with_name(link.name + ".wal").exists():
+                duckdb.connect(str(link)).close()  # DuckDB writes what is left in the WAL
+        finally:
+            self.stop()
+
+    def _build(self, echo: Callable[[str], None]) -> None:
+        from dcrs.dbt_worker import GO
+
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        with contextlib.suppress(BrokenPipeError):  # it ended already: its output says why
+            process.stdin.write(GO + "\n")
+            process.stdin.close()
+        failures: list[str] = []
+        for line in process.stdout:
+            text = line.rstrip()
+            if " START " in text or not text.strip():
+                continue
+            if any(word in text for word in ("ERROR", "FAIL", "Failure", "Error")):
+                failures.append(text)
+            echo(text)
+        if process.wait() != 0:
+            detail = "\n".join(failures[-20:]) or "see logs/dbt.log (warnings and errors)"
+            raise BuildError(f"dbt build failed; nothing was published.\n{detail}")
+
+    def stop(self) -> None:
+        """End the process (a build not started never starts) and remove its folder."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def build_models(dbt: DbtBuild, echo: Callable[[str], None]) -> None:
+    """Run ``dbt build`` (seeds, models and every data test) against the database being
+    built."""
+    dbt.run(echo)
 
 
 # Importing GX while dbt builds saves its import time on a small export; on a large one
@@ -618,6 +648,7 @@ def _run_locked(
     step: StepRunner,
 ) -> RunSummary:
     _remove(building)
+    dbt = DbtBuild(building)  # imports dbt while the export loads
     try:
         echo(f"Loading export {export_dir}")
         report = step("load export", load, export_dir, building, warehouse, io=True)
@@ -631,7 +662,7 @@ def _run_locked(
         echo("Building and testing models (dbt build)")
         if report.rows_read < IMPORT_GX_DURING_DBT_BELOW_ROWS:
             import_quality_checks_in_background()
-        step("build models", build_models, building, echo)
+        step("build models", build_models, dbt, echo)
         echo("Checking data quality (Great Expectations)")
         results = step("check data quality", check_quality, building)
         previous = step("record quality results", record_quality, building, run_id, results)
@@ -641,6 +672,7 @@ def _run_locked(
         summary.previous_capture = previous
         summary.data_docs = step("publish", publish, building, warehouse, io=True)
     except BaseException as error:
+        dbt.stop()
         _remove(building)
         if isinstance(error, Exception):
             try:
