@@ -387,17 +387,19 @@ def test_every_read_is_whole_consistent_and_published(runs_under_a_reader):
 
 def test_the_published_extract_changes_only_when_a_run_publishes(runs_under_a_reader):
     # next month replaces the sample once, and never the other way round during that run
+    # (the swap can come after the run's last read: the process ends right after it; the
+    # reads of the next phase show what it published)
     during = reads_during(runs_under_a_reader, "next month published")
     switched = during.index(NEXT_MONTH) if NEXT_MONTH in during else len(during)
     assert set(during[:switched]) <= {SAMPLE}
-    assert set(during[switched:]) == {NEXT_MONTH}
+    assert set(during[switched:]) <= {NEXT_MONTH}
     # failed and killed runs change nothing a reader sees
     for name in ("untrusted export", "dbt build fails", "killed mid-build"):
         assert set(reads_during(runs_under_a_reader, name)) == {NEXT_MONTH}, name
     during = reads_during(runs_under_a_reader, "month after published")
     switched = during.index(MONTH_AFTER) if MONTH_AFTER in during else len(during)
     assert set(during[:switched]) <= {NEXT_MONTH}
-    assert set(during[switched:]) == {MONTH_AFTER}
+    assert set(during[switched:]) <= {MONTH_AFTER}
     assert state(runs_under_a_reader["reads"][-1]) == MONTH_AFTER
 
 
