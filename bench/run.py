@@ -231,7 +231,8 @@ TOOLS = ["pipeline", "floor", "pandas"]
 PHASE_LABELS = {
     "start": "process start-up and imports",
     "load": "load CSVs into raw (Python + DuckDB)",
-    "dbt": "dbt start-up and parsing",
+    # dbt's process starts with the load and imports dbt meanwhile: this is what is left
+    "dbt": "dbt start-up and parsing (after the load)",
     "dbt_nodes": "dbt nodes (seeds, models, tests)",
     "dbt_finished": "dbt wrap-up and process exit",
     "gx": "GX import and checks, record, publish",
