@@ -111,6 +111,8 @@ def _process_name(pid: int) -> str:
     if not arguments:
         return "?"
     if arguments[0].startswith("python"):
+        if arguments[1:3] == ["-m", "dcrs.dbt_worker"]:
+            return "dbt"  # dbt, as `dcrs run` starts it (src/dcrs/dbt_worker.py)
         return arguments[1] if len(arguments) > 1 and not arguments[1].startswith("-") else "python"
     return arguments[0]
 
