@@ -145,7 +145,22 @@ def test_loading_the_same_export_again_changes_nothing(history_warehouse, export
     assert changed == {("audit", "data_quality_runs")}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         runs = con.execute("select count(distinct run_id) from audit.data_quality_runs").fetchone()
+        # the run log holds each run's results as the mart holds its extract's
+        last_run = con.execute(
+            """
+            select * exclude (run_id, run_at) from audit.data_quality_runs
+            where run_at = (select max(run_at) from audit.data_quality_runs)
+            """
+        ).fetchall()
+        service_code, extract_date = LOAD_ORDER[-1]
+        results = con.execute(
+            "select * from marts.data_quality_results "
+            "where service_code = ? and extract_date = ?::date",
+            [service_code, extract_date],
+        ).fetchall()
     assert runs == (len(LOAD_ORDER) + 1,)
+    assert len(results) > 50
+    assert sorted(last_run, key=str) == sorted(results, key=str)
 
 
 def test_an_older_export_is_refused_and_nothing_changes(history_warehouse, exports, tmp_path):

@@ -418,15 +418,18 @@ def record_quality(database: Path, run_id: str, results: list[Any]) -> dict[str,
             "delete from marts.data_quality_results where service_code = ? and extract_date = ?",
             [service_code, extract_date],
         )
-        con.executemany(
-            "insert into marts.data_quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        con.executemany(
-            "insert into audit.data_quality_runs "
-            "values (?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[run_id, *row] for row in rows],
-        )
+        if rows:  # one statement each: executemany ran one insert per result (0.3 s)
+            values = ", ".join(["(" + ", ".join(["?"] * len(rows[0])) + ")"] * len(rows))
+            con.execute(
+                f"insert into marts.data_quality_results values {values}",
+                [value for row in rows for value in row],
+            )
+            con.execute(
+                "insert into audit.data_quality_runs "
+                "select ?, current_timestamp, * from marts.data_quality_results "
+                "where service_code = ? and extract_date = ?",
+                [run_id, service_code, extract_date],
+            )
         previous = con.execute(
             """
             with earlier as (
