@@ -20,6 +20,29 @@ SHARED = Path(os.environ.get("DCRS_SHARED_DIR", ROOT.parent / "shared"))
 DCRS = Path(sys.executable).with_name("dcrs")
 
 
+def copy_project(target: Path) -> Path:
+    """A copy of the dbt project and the code beside it, without generated state (target/,
+    logs, warehouses, the environment): for runs pointed at it with DCRS_PROJECT_DIR."""
+    shutil.copytree(
+        ROOT,
+        target,
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            ".git",
+            "target",
+            "logs",
+            "warehouse",
+            ".pytest_cache",
+            ".ruff_cache",
+            "__pycache__",
+            "*.duckdb*",
+            ".prefect",
+            "bench",
+        ),
+    )
+    return target
+
+
 def run_dcrs(export: Path, warehouse: Path) -> subprocess.CompletedProcess[str]:
     """Run `dcrs run` in a fresh process, as a user would."""
     return subprocess.run(

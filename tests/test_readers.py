@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DCRS, ROOT, SAMPLE_EXPORT, run_dcrs
+from conftest import DCRS, ROOT, SAMPLE_EXPORT, copy_project, run_dcrs
 from exports import client, read_rows, write_rows
 
 # What a reader sees as the scenario publishes three months: the (service_code,
@@ -188,23 +188,7 @@ def failing_project(target: Path) -> Path:
     """A copy of the dbt project with one more data test, which fails: a run pointed at it
     (DCRS_PROJECT_DIR) builds the models and then fails dbt build, as a run whose data
     breaks a test would. The repository's own models are not touched."""
-    shutil.copytree(
-        ROOT,
-        target,
-        ignore=shutil.ignore_patterns(
-            ".venv",
-            ".git",
-            "target",
-            "logs",
-            "warehouse",
-            ".pytest_cache",
-            ".ruff_cache",
-            "__pycache__",
-            "*.duckdb*",
-            ".prefect",
-            "bench",
-        ),
-    )
+    copy_project(target)
     (target / "tests" / "dbt" / "assert_injected_failure.sql").write_text(
         "-- fails on purpose (tests/test_readers.py): every gender row is returned\n"
         "select * from {{ ref('measure_breakdown') }} where measure_id = 'gender'\n"

@@ -242,6 +242,14 @@ def scan_inbox(inbox: Path, warehouse: Path) -> Inbox:
 DBT_DATABASE = "dcrs.duckdb"
 
 
+# dbt keeps the project folder it was given in its saved parse, and a run starts dbt from
+# another folder (the database's): a parse saved by dbt run by hand with
+# `--project-dir .` pointed every seed at ./seeds/*.csv there and failed every run after
+# it. So runs keep their own saved parse, apart from target/ (the Makefile's `setup`
+# parses into the same folder).
+DBT_TARGET = PROJECT_DIR.resolve() / "target" / "dcrs-run"
+
+
 def _dbt_dir(database: Path) -> Path:
     return database.with_name(database.name + ".dbt")
 
@@ -275,6 +283,8 @@ class DbtBuild:
             "--no-write-json",
             "--log-level-file",
             "warn",
+            "--target-path",
+            str(DBT_TARGET),
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dcrs.dbt_worker", *arguments],
