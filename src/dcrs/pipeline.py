@@ -428,7 +428,7 @@ def record_quality(database: Path, run_id: str, results: list[Any]) -> dict[str,
             "delete from marts.data_quality_results where service_code = ? and extract_date = ?",
             [service_code, extract_date],
         )
-        if rows:  # one statement each: executemany ran one insert per result (0.3 s)
+        if rows:  # a statement each: executemany ran one insert per result, 0.46 s in all
             values = ", ".join(["(" + ", ".join(["?"] * len(rows[0])) + ")"] * len(rows))
             con.execute(
                 f"insert into marts.data_quality_results values {values}",
