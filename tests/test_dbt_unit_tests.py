@@ -21,6 +21,22 @@ def copy_of(sample_warehouse: Path, tmp_path: Path) -> Path:
     return warehouse
 
 
+def assert_passes(warehouse: Path, work: Path, selection: tuple[str, ...], tests: int) -> None:
+    """The selected data tests all pass on ``warehouse``."""
+    result = run_dbt(warehouse, work, *selection)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"PASS={tests} " in result.stdout, result.stdout
+
+
+def assert_fails(warehouse: Path, work: Path, selection: tuple[str, ...], *failures: str) -> None:
+    """The selected data tests fail on ``warehouse``, with each of ``failures`` (dbt's
+    "FAIL <rows> <test>") in the output."""
+    result = run_dbt(warehouse, work, *selection)
+    assert result.returncode == 1, result.stdout + result.stderr
+    for failure in failures:
+        assert failure in result.stdout, result.stdout
+
+
 def test_dbt_unit_tests_pass(sample_warehouse, tmp_path):
     warehouse = copy_of(sample_warehouse, tmp_path)
     result = run_dbt(warehouse, tmp_path, "test", "--select", "test_type:unit")
@@ -37,18 +53,14 @@ def test_not_null_columns_fails_for_each_column_with_nulls(sample_warehouse, tmp
     warehouse = copy_of(sample_warehouse, tmp_path)
     selection = ("test", "--select", "int_clients_validated,test_name:not_null_columns")
 
-    clean = run_dbt(warehouse, tmp_path, *selection)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "PASS=1 " in clean.stdout, clean.stdout
+    assert_passes(warehouse, tmp_path, selection, 1)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "update intermediate.int_clients_validated set client_id = null, "
             "extract_date = null where source_line = (select min(source_line) "
             "from intermediate.int_clients_validated)"
         )
-    broken = run_dbt(warehouse, tmp_path, *selection)
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "FAIL 2 not_null_columns_int_clients_validated" in broken.stdout, broken.stdout
+    assert_fails(warehouse, tmp_path, selection, "FAIL 2 not_null_columns_int_clients_validated")
 
 
 def test_overlapping_bands_fail_the_build(sample_warehouse, tmp_path):
@@ -58,18 +70,16 @@ def test_overlapping_bands_fail_the_build(sample_warehouse, tmp_path):
     warehouse = copy_of(sample_warehouse, tmp_path)
     selection = ("test", "--select", "assert_measure_categories_bands_do_not_overlap")
 
-    clean = run_dbt(warehouse, tmp_path, *selection)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "PASS=1 " in clean.stdout, clean.stdout
+    assert_passes(warehouse, tmp_path, selection, 1)
     with duckdb.connect(str(warehouse)) as con:
         widened = con.execute(
             "update reference.measure_categories set band_upper = band_upper + 1 "
             "where measure_id = 'age_band' and category = '18 - 25'"
         ).fetchone()[0]
     assert widened == 1
-    broken = run_dbt(warehouse, tmp_path, *selection)
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "FAIL 1 assert_measure_categories_bands_do_not_overlap" in broken.stdout, broken.stdout
+    assert_fails(
+        warehouse, tmp_path, selection, "FAIL 1 assert_measure_categories_bands_do_not_overlap"
+    )
 
 
 def test_population_counts_fail_on_a_duplicated_or_miscounted_unit(sample_warehouse, tmp_path):
@@ -87,9 +97,7 @@ def test_population_counts_fail_on_a_duplicated_or_miscounted_unit(sample_wareho
         "assert_int_capture_fields_unpivoted_one_row_per_unit",
     )
 
-    clean = run_dbt(warehouse, tmp_path, *selection)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "PASS=2 " in clean.stdout, clean.stdout
+    assert_passes(warehouse, tmp_path, selection, 2)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "insert into intermediate.int_clients_categorised select * from "
@@ -99,10 +107,13 @@ def test_population_counts_fail_on_a_duplicated_or_miscounted_unit(sample_wareho
             "insert into intermediate.int_capture_fields_unpivoted select * from "
             "intermediate.int_capture_fields_unpivoted where field = 'gender' limit 1"
         )
-    broken = run_dbt(warehouse, tmp_path, *selection)
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "FAIL 13 assert_measure_members_and_breakdown_count_each_unit_once" in broken.stdout
-    assert "FAIL 1 assert_int_capture_fields_unpivoted_one_row_per_unit" in broken.stdout
+    assert_fails(
+        warehouse,
+        tmp_path,
+        selection,
+        "FAIL 13 assert_measure_members_and_breakdown_count_each_unit_once",
+        "FAIL 1 assert_int_capture_fields_unpivoted_one_row_per_unit",
+    )
 
     miscounted = copy_of(sample_warehouse, tmp_path / "miscounted")
     with duckdb.connect(str(miscounted)) as con:
@@ -110,6 +121,9 @@ def test_population_counts_fail_on_a_duplicated_or_miscounted_unit(sample_wareho
             "update marts.measure_breakdown set n = n + 1 "
             "where measure_id = 'goal_outcome' and category = 'No outcome yet'"
         )
-    broken = run_dbt(miscounted, tmp_path / "miscounted", *selection)
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "FAIL 1 assert_measure_members_and_breakdown_count_each_unit_once" in broken.stdout
+    assert_fails(
+        miscounted,
+        tmp_path / "miscounted",
+        selection,
+        "FAIL 1 assert_measure_members_and_breakdown_count_each_unit_once",
+    )
