@@ -12,10 +12,8 @@ setup:
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(PYTHON) -m uv sync --frozen --compile-bytecode --python $(PYTHON)
-	@# parse the dbt project once, as `dcrs run` calls dbt (src/dcrs/pipeline.py: DBT_DATABASE,
-	@# DBT_TARGET), so that the first run reuses the parse
-	DCRS_WAREHOUSE=dcrs.duckdb $(VENV)/bin/dbt parse --quiet --project-dir $(CURDIR) \
-		--target-path $(CURDIR)/target/dcrs-run
+	@# parse the dbt project once, as `dcrs run` calls dbt, so that the first run reuses it
+	$(VENV)/bin/python -c "from dcrs.pipeline import parse_project; parse_project()"
 
 run: setup
 	$(VENV)/bin/dcrs run

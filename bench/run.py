@@ -39,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 
+from dcrs import dbt_worker
 from dcrs.generate import generate
 from dcrs.pipeline import DUCKDB_MEMORY_LIMIT
 
@@ -111,7 +112,7 @@ def _process_name(pid: int) -> str:
     if not arguments:
         return "?"
     if arguments[0].startswith("python"):
-        if arguments[1:3] == ["-m", "dcrs.dbt_worker"]:
+        if arguments[1:3] == ["-m", dbt_worker.__name__]:
             return "dbt"  # dbt, as `dcrs run` starts it (src/dcrs/dbt_worker.py)
         return arguments[1] if len(arguments) > 1 and not arguments[1].startswith("-") else "python"
     return arguments[0]

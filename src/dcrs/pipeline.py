@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 
+from dcrs import dbt_worker
 from dcrs.export_contract import MANIFEST_FILE
 from dcrs.load import ExportError, LoadReport, load_export, read_manifest
 
@@ -245,9 +246,30 @@ DBT_DATABASE = "dcrs.duckdb"
 # dbt keeps the project folder it was given in its saved parse, and a run starts dbt from
 # another folder (the database's): a parse saved by dbt run by hand with
 # `--project-dir .` pointed every seed at ./seeds/*.csv there and failed every run after
-# it. So runs keep their own saved parse, apart from target/ (the Makefile's `setup`
-# parses into the same folder).
+# it. So runs keep their own saved parse, apart from target/ (parse_project, which
+# `make setup` calls, parses into the same folder).
 DBT_TARGET = PROJECT_DIR.resolve() / "target" / "dcrs-run"
+
+
+def _dbt_env() -> dict[str, str]:
+    """The environment dbt runs with: the same profile settings for every run (so its
+    saved parse serves them all) and the memory limit."""
+    return {
+        **os.environ,
+        "DCRS_WAREHOUSE": DBT_DATABASE,  # relative to dbt's folder
+        "DCRS_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def parse_project() -> None:
+    """Parse the dbt project into the runs' saved parse, as a run would, so that the first
+    run after a change to the project does not parse it (`make setup` calls this)."""
+    subprocess.run(
+        dbt_command("parse", "--quiet", "--target-path", str(DBT_TARGET)),
+        env=_dbt_env(),
+        check=True,
+    )
 
 
 def _dbt_dir(database: Path) -> Path:
@@ -265,12 +287,6 @@ class DbtBuild:
         self.workdir = _dbt_dir(database)
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir.mkdir()
-        env = {
-            **os.environ,
-            "DCRS_WAREHOUSE": DBT_DATABASE,  # relative to workdir
-            "DCRS_DUCKDB_MEMORY_LIMIT": DUCKDB_MEMORY_LIMIT,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
         arguments = dbt_arguments(
             "build",
             # unit tests check the SQL, not the export: they run with the test suite
@@ -287,9 +303,9 @@ class DbtBuild:
             str(DBT_TARGET),
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dcrs.dbt_worker", *arguments],
+            [sys.executable, "-m", dbt_worker.__name__, *arguments],
             cwd=self.workdir,
-            env=env,
+            env=_dbt_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -308,12 +324,10 @@ class DbtBuild:
             self.stop()
 
     def _build(self, echo: Callable[[str], None]) -> None:
-        from dcrs.dbt_worker import GO
-
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         with contextlib.suppress(BrokenPipeError):  # it ended already: its output says why
-            process.stdin.write(GO + "\n")
+            process.stdin.write(dbt_worker.GO + "\n")
             process.stdin.close()
         failures: list[str] = []
         for line in process.stdout:
