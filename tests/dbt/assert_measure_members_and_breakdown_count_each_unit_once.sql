@@ -1,13 +1,13 @@
 -- Each measure counts each unit of its population exactly once, in
 -- int_measure_members_categorised and in measure_breakdown: the member rows, and the sum
--- of the breakdown's n, equal the size of the population (kept clients; eligible clients
--- for primary_health_issue and bmi_band; kept goals for the goal measures; clients with a
--- computed change of the instrument for the change measures). A join that fanned out would
--- add rows, a category left null would drop them, a category missing from the breakdown's
--- frame would drop its units from the counts, and a measure_id not in the measures seed
--- has no population. One counting pass instead of a uniqueness check of 24 rows per
--- client. The members are the loaded extract's, so the breakdown is read for that
--- extract. Returns each measure whose counts differ.
+-- of the breakdown's n, equal the size of the population the measures seed names for it
+-- (macro population_sizes; clients with a computed change of the instrument for the
+-- change measures). A join that fanned out would add rows, a category left null would
+-- drop them, a category missing from the breakdown's frame would drop its units from the
+-- counts, and a measure_id not in the measures seed has no population. One counting pass
+-- instead of a uniqueness check of 24 rows per client. The members are the loaded
+-- extract's, so the breakdown is read for that extract. Returns each measure whose counts
+-- differ.
 with
 
 members as (
@@ -28,23 +28,14 @@ breakdown as (
 ),
 
 measures as (
-    select measure_id from {{ ref('measures') }}
-),
-
-instruments as (
-    select measure_id from {{ ref('wellbeing_instruments') }}
-),
-
-clients as (
     select
-        count(*) as clients,
-        count(*) filter (where is_eligible) as eligible_clients
-    from {{ ref('int_clients_validated') }}
+        measure_id,
+        population
+    from {{ ref('measures') }}
 ),
 
-goals as (
-    select count(*) as goals
-    from {{ ref('int_goals_validated') }}
+population_sizes as (
+    {{ population_sizes() }}
 ),
 
 changes as (
@@ -56,19 +47,17 @@ changes as (
 ),
 
 expected as (
+    -- the size of the population the measures seed names; a population it does not know
+    -- has no units
     select
         measures.measure_id,
-        case
-            when measures.measure_id in ('goal_type', 'goal', 'goal_outcome') then goals.goals
-            when measures.measure_id in ('primary_health_issue', 'bmi_band')
-                then clients.eligible_clients
-            when instruments.measure_id is not null then coalesce(changes.changes, 0)
-            else clients.clients
+        case measures.population
+            when 'clients with a baseline and a follow-up score'
+                then coalesce(changes.changes, 0)
+            else coalesce(population_sizes.units, 0)
         end as population
     from measures
-    cross join clients
-    cross join goals
-    left join instruments on measures.measure_id = instruments.measure_id
+    left join population_sizes on measures.population = population_sizes.population
     left join changes on measures.measure_id = changes.measure_id
 ),
 
