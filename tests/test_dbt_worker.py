@@ -17,7 +17,8 @@ from dcrs.pipeline import DBT_DATABASE
 
 def worker(line: str | None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dcrs.dbt_worker", "--version"],
+        # dbt's help: offline (--version asks PyPI for the latest release)
+        [sys.executable, "-m", "dcrs.dbt_worker", "--help"],
         input=line,
         capture_output=True,
         text=True,
@@ -29,7 +30,7 @@ def worker(line: str | None) -> subprocess.CompletedProcess[str]:
 def test_dbt_runs_with_its_arguments_when_told_to():
     told = worker(GO + "\n")
     assert told.returncode == 0, told.stderr
-    assert "dbt" in told.stdout.lower() and "1.11" in told.stdout
+    assert "Usage: dbt [OPTIONS]" in told.stdout, told.stdout
 
 
 def test_without_the_line_dbt_does_not_run():
