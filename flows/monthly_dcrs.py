@@ -1,8 +1,9 @@
 """The monthly DCRS run as a Prefect flow.
 
 Thin by design: it runs ``dcrs.pipeline.run``, the same code as ``dcrs run``, with each
-step (load, dbt build, quality checks, publish, alert) as a Prefect task, and attaches a
-markdown artifact with the headline figures and the data-capture checks. Only the I/O
+step (load, dbt build of the models, dbt data tests, quality checks, publish, alert) as a
+Prefect task, and attaches a markdown artifact with the headline figures and the
+data-capture checks. Only the I/O
 steps (reading the export, publishing, sending the alert) are retried, and only on I/O
 errors: an export that cannot be trusted fails at once.
 

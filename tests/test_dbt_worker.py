@@ -1,43 +1,142 @@
 """The process `dcrs run` starts for dbt before the export is loaded (src/dcrs/dbt_worker.py):
-it runs dbt only once it is told to, and a run that stops before its build leaves no dbt
-behind."""
+it builds only once it is told to; once the models are built, the database can be read
+while the data tests run; a failing model stops it before the tests, a failing test fails
+it after the models; and a run that stops before its build leaves no dbt behind."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 from conftest import DCRS, SAMPLE_EXPORT, copy_project
 
-from dcrs.dbt_worker import GO
-from dcrs.pipeline import DBT_DATABASE
+from dcrs.dbt_worker import GO, MODELS_BUILT, READ_ONLY_TARGET
+from dcrs.pipeline import DBT_DATABASE, load
 
 
-def worker(line: str | None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        # dbt's help: offline (--version asks PyPI for the latest release)
-        [sys.executable, "-m", "dcrs.dbt_worker", "--help"],
-        input=line,
-        capture_output=True,
+def loaded_sample(folder: Path) -> Path:
+    """The bundled sample loaded into a new database, as a run hands it to dbt."""
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / DBT_DATABASE
+    load(SAMPLE_EXPORT, database, folder / "no-warehouse.duckdb")
+    return database
+
+
+def start_worker(project: Path, database: Path) -> subprocess.Popen[str]:
+    """The worker on ``project``'s dbt models, against ``database``, as DbtBuild starts it."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dcrs.dbt_worker",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(database.parent / "target"),
+            "--log-path",
+            str(database.parent / "logs"),
+        ],
+        cwd=database.parent,
+        env={
+            **os.environ,
+            "DCRS_WAREHOUSE": database.name,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=120,
-        check=False,
     )
 
 
-def test_dbt_runs_with_its_arguments_when_told_to():
-    told = worker(GO + "\n")
-    assert told.returncode == 0, told.stderr
-    assert "Usage: dbt [OPTIONS]" in told.stdout, told.stdout
+def lines_until_models_built(worker: subprocess.Popen[str]) -> list[str]:
+    """Tell the worker to build; its output up to MODELS_BUILT (or to its end)."""
+    assert worker.stdin is not None and worker.stdout is not None
+    worker.stdin.write(GO + "\n")
+    worker.stdin.close()
+    lines = []
+    for line in worker.stdout:
+        lines.append(line.rstrip())
+        if lines[-1] == MODELS_BUILT:
+            break
+    return lines
 
 
-def test_without_the_line_dbt_does_not_run():
+def finish(worker: subprocess.Popen[str]) -> str:
+    assert worker.stdout is not None
+    rest = worker.stdout.read()
+    worker.wait(timeout=300)
+    return rest
+
+
+def row_count(database: Path, table: str) -> int:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def test_the_database_can_be_read_while_the_data_tests_run(tmp_path):
+    database = loaded_sample(tmp_path / "run")
+    worker = start_worker(Path(__file__).resolve().parents[1], database)
+    built = lines_until_models_built(worker)
+    assert built[-1] == MODELS_BUILT, "\n".join(built)
+    assert any("Done. PASS=" in line and "ERROR=0" in line for line in built), built
+    # another process (this one) reads the built marts while dbt still runs its tests
+    assert worker.poll() is None
+    assert row_count(database, "marts.measure_breakdown") > 0
+    assert worker.poll() is None
+    tested = finish(worker)
+    assert worker.returncode == 0, tested
+    done = re.search(
+        r"Finished running (\d+) data tests.*Done\. PASS=(\d+) WARN=0 ERROR=0", tested, re.S
+    )
+    assert done and done[1] == done[2] and int(done[1]) > 0, tested
+
+
+def test_a_failing_data_test_fails_it_after_the_models(tmp_path):
+    project = copy_project(tmp_path / "project")
+    (project / "tests" / "dbt" / "assert_injected_failure.sql").write_text(
+        "select * from {{ ref('measure_breakdown') }} where measure_id = 'gender'\n"
+    )
+    database = loaded_sample(tmp_path / "run")
+    worker = start_worker(project, database)
+    built = lines_until_models_built(worker)
+    assert built[-1] == MODELS_BUILT, "\n".join(built)
+    tested = finish(worker)
+    assert worker.returncode == 1, tested
+    assert "FAIL" in tested and "assert_injected_failure" in tested, tested
+    assert row_count(database, "marts.measure_breakdown") > 0  # the models were built
+
+
+def test_a_model_that_cannot_build_stops_it_before_the_tests(tmp_path):
+    project = copy_project(tmp_path / "project")
+    mart = project / "models" / "marts" / "service_summary.sql"
+    mart.write_text(mart.read_text().replace("select * from final", "select * from no_such_cte"))
+    database = loaded_sample(tmp_path / "run")
+    worker = start_worker(project, database)
+    built = lines_until_models_built(worker)
+    rest = finish(worker)
+    assert worker.returncode == 1, "\n".join(built) + rest
+    assert MODELS_BUILT not in built, built
+    assert any("ERROR" in line and "service_summary" in line for line in built), built
+    assert READ_ONLY_TARGET not in "\n".join(built) + rest  # the tests never started
+
+
+def test_without_the_line_dbt_does_not_build(tmp_path):
+    database = loaded_sample(tmp_path / "run")
+    before = database.read_bytes()
     for line in ("", "something else\n"):
-        untold = worker(line)
-        assert untold.returncode == 0, untold.stderr
-        assert untold.stdout == "", untold.stdout
+        worker = start_worker(Path(__file__).resolve().parents[1], database)
+        output, _ = worker.communicate(line, timeout=300)
+        assert worker.returncode == 0, output
+        assert output == "", output  # the project loads quietly; nothing runs
+        assert database.read_bytes() == before
+        assert not database.with_name(database.name + ".wal").exists()
 
 
 def test_a_dbt_command_run_by_hand_does_not_break_the_next_run(tmp_path):

@@ -162,7 +162,15 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, tmp_path):
 
     task_runs = api(base, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
     names = {run["name"].rsplit("-", 1)[0] for run in task_runs}
-    assert {"load export", "build models", "check data quality", "publish", "alert"} <= names
+    expected = {
+        "load export",
+        "build models",
+        "test models",
+        "check data quality",
+        "publish",
+        "alert",
+    }
+    assert expected <= names, names
 
     artifacts = api(
         base, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}

@@ -229,7 +229,7 @@ def kill_mid_build(export: Path, warehouse: Path) -> tuple[int, bool, str]:
             except queue.Empty:
                 continue
             output.append(line)
-            building_models = building_models or "Building and testing models" in line
+            building_models = building_models or "Building models" in line
             # a dbt progress line: "12 of 160 OK created sql table model ..."
             dbt_working = building_models and " of " in line and " OK " in line
         assert dbt_working, "dbt never started building:\n" + "".join(output)

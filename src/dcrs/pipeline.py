@@ -277,10 +277,11 @@ def _dbt_dir(database: Path) -> Path:
 
 
 class DbtBuild:
-    """``dbt build`` (seeds, models and every data test) against a database, in a process
-    started before the database is ready (src/dcrs/dbt_worker.py): it imports dbt while the
-    export loads, and builds when ``run`` is called. A run that stops before its build
-    calls ``stop``."""
+    """dbt against a database, in a process started before the database is ready
+    (src/dcrs/dbt_worker.py): it imports dbt and loads the project while the export loads.
+    ``build_models`` builds the seeds and models; the process then runs every data test,
+    read-only, while the caller may read the database too; ``test_models`` waits for the
+    tests. A run that stops before its tests end calls ``stop``."""
 
     def __init__(self, database: Path) -> None:
         self.database = database
@@ -288,10 +289,6 @@ class DbtBuild:
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir.mkdir()
         arguments = dbt_arguments(
-            "build",
-            # unit tests check the SQL, not the export: they run with the test suite
-            "--exclude-resource-type",
-            "unit_test",
             # nothing reads manifest.json or run_results.json after a run (the saved parse,
             # partial_parse.msgpack, is still written), and dbt's debug log of every query
             # cost about a second of CPU per run on the sample: the log file keeps warnings
@@ -311,41 +308,70 @@ class DbtBuild:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        self._failures: list[str] = []
+        self._test_lines: list[str] = []
+        self._reader: threading.Thread | None = None
 
-    def run(self, echo: Callable[[str], None]) -> None:
-        """Build: raises BuildError when a model or a data test fails."""
-        link = self.workdir / DBT_DATABASE
-        os.link(self.database, link)
-        try:
-            self._build(echo)
-            if link.with_name(link.name + ".wal").exists():
-                duckdb.connect(str(link)).close()  # DuckDB writes what is left in the WAL
-        finally:
-            self.stop()
-
-    def _build(self, echo: Callable[[str], None]) -> None:
+    def build_models(self, echo: Callable[[str], None]) -> None:
+        """Build the seeds and models: raises BuildError when dbt cannot build one. On
+        return the database is closed, and the data tests run in dbt's process."""
+        os.link(self.database, self.workdir / DBT_DATABASE)
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         with contextlib.suppress(BrokenPipeError):  # it ended already: its output says why
             process.stdin.write(dbt_worker.GO + "\n")
             process.stdin.close()
-        failures: list[str] = []
         for line in process.stdout:
-            text = line.rstrip()
-            if " START " in text or not text.strip():
-                continue
-            if any(word in text for word in ("ERROR", "FAIL", "Failure", "Error")):
-                failures.append(text)
-            echo(text)
-        if process.wait() != 0:
-            detail = "\n".join(failures[-20:]) or "see logs/dbt.log (warnings and errors)"
-            raise BuildError(f"dbt build failed; nothing was published.\n{detail}")
+            if line.rstrip() == dbt_worker.MODELS_BUILT:
+                break
+            self._relay(line, echo)
+        else:
+            self.process.wait()
+            raise BuildError(self._failure("dbt could not build the models"))
+        # the tests' lines are kept until test_models: the pipe must not fill meanwhile
+        self._reader = threading.Thread(target=self._keep_test_output, name="dbt test output")
+        self._reader.start()
+
+    def _keep_test_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._relay(line, self._test_lines.append)
+
+    def test_models(self, echo: Callable[[str], None]) -> None:
+        """Wait for the data tests: raises BuildError when one failed or could not run."""
+        try:
+            if self._reader is None:
+                raise BuildError("dbt's data tests never started: the models were not built")
+            self._reader.join()
+            for line in self._test_lines:
+                echo(line)
+            if self.process.wait() != 0:
+                raise BuildError(self._failure("a data test failed"))
+            wal = self.workdir / (DBT_DATABASE + ".wal")
+            if wal.exists():  # DuckDB writes what is left in its log into the file
+                duckdb.connect(str(wal.with_suffix(""))).close()
+        finally:
+            self.stop()
+
+    def _relay(self, line: str, echo: Callable[[str], None]) -> None:
+        text = line.rstrip()
+        if " START " in text or not text.strip():
+            return
+        if any(word in text for word in ("ERROR", "FAIL", "Failure", "Error", "error")):
+            self._failures.append(text)
+        echo(text)
+
+    def _failure(self, what: str) -> str:
+        detail = "\n".join(self._failures[-20:]) or "see logs/dbt.log (warnings and errors)"
+        return f"{what}; nothing was published.\n{detail}"
 
     def stop(self) -> None:
         """End the process (a build not started never starts) and remove its folder."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        if self._reader is not None:
+            self._reader.join()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -354,14 +380,20 @@ class DbtBuild:
 
 
 def build_models(dbt: DbtBuild, echo: Callable[[str], None]) -> None:
-    """Run ``dbt build`` (seeds, models and every data test) against the database being
-    built."""
-    dbt.run(echo)
+    """Build the seeds and models (``dbt build`` without the data tests) into the database
+    being built; dbt then runs the data tests, read-only."""
+    dbt.build_models(echo)
 
 
-# Importing GX while dbt builds saves its import time on a small export; on a large one
-# its memory (a few hundred MB) would add to dbt's, so it is imported after dbt.
-IMPORT_GX_DURING_DBT_BELOW_ROWS = 100_000
+def test_models(dbt: DbtBuild, echo: Callable[[str], None]) -> None:
+    """Wait for every dbt data test to pass (raises BuildError when one failed)."""
+    dbt.test_models(echo)
+
+
+# On a small export, GX is imported while dbt builds the models, and its checks run while
+# dbt runs the data tests: that saves seconds on the bundled sample. On a large one GX's
+# memory (a few hundred MB) would add to dbt's, so GX starts after the last data test.
+QUALITY_CHECKS_BESIDE_DBT_BELOW_ROWS = 100_000
 
 
 def import_quality_checks_in_background() -> threading.Thread:
@@ -686,12 +718,25 @@ def _run_locked(
                 else ""
             )
             echo(f"  {loaded.file_name}: {loaded.rows_read} rows, {loaded.encoding}{extra}")
-        echo("Building and testing models (dbt build)")
-        if report.rows_read < IMPORT_GX_DURING_DBT_BELOW_ROWS:
+        echo("Building models (dbt build)")
+        beside_dbt = report.rows_read < QUALITY_CHECKS_BESIDE_DBT_BELOW_ROWS
+        if beside_dbt:
             import_quality_checks_in_background()
         step("build models", build_models, dbt, echo)
-        echo("Checking data quality (Great Expectations)")
-        results = step("check data quality", check_quality, building)
+        if beside_dbt:
+            echo("Testing models (dbt test) and checking data quality (Great Expectations)")
+            try:
+                results = step("check data quality", check_quality, building)
+            except Exception:
+                # a failed data test comes first, as it does when the tests run first
+                step("test models", test_models, dbt, echo)
+                raise
+            step("test models", test_models, dbt, echo)
+        else:
+            echo("Testing models (dbt test)")
+            step("test models", test_models, dbt, echo)
+            echo("Checking data quality (Great Expectations)")
+            results = step("check data quality", check_quality, building)
         previous = step("record quality results", record_quality, building, run_id, results)
         step("write reports and Parquet files", write_outputs, building)
         summary = step("summarise", summarise, building, run_id, export_dir)
