@@ -241,7 +241,7 @@ PHASE_LABELS = {
     "models_built": "dbt wrap-up of the models",
     # on a small export GX checks the data while dbt runs the tests (the test lines come
     # when both have ended); on a large one, one after the other
-    "tests": "dbt data tests (beside GX on small exports)",
+    "tests": "dbt data tests (small: + GX and publish)",
     "gx": "GX import and checks, record, publish",
     "published": "summary and process exit",
 }
@@ -484,18 +484,32 @@ def verify(outputs: dict[str, Path]) -> dict[str, object]:
     }
 
 
-def run_sample(workdir: Path) -> dict[str, object]:
-    print("\n== bundled sample, cold (fresh process, new warehouse)", flush=True)
-    warehouse = workdir / "sample" / "warehouse.duckdb"
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    measured = measure(
-        [str(DCRS), "run", "--export", str(SAMPLE_EXPORT), "--warehouse", str(warehouse)],
-        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-    )
-    print(f"   {measured.wall_seconds:.1f} s, peak {measured.tree_peak_mb:,.0f} MB", flush=True)
-    entry = asdict(measured)
+def run_sample(workdir: Path, runs: int) -> dict[str, object]:
+    """`dcrs run` on the bundled sample, ``runs`` times, each in a fresh process into a new
+    warehouse: the machine's noise is a second or more, so one run says little. The entry
+    is the median run's, with every run's wall time."""
+    print(f"\n== bundled sample, cold (fresh process, new warehouse), {runs} runs", flush=True)
+    measured = []
+    for run in range(1, runs + 1):
+        warehouse = workdir / "sample" / f"run-{run}" / "warehouse.duckdb"
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        measurement = measure(
+            [str(DCRS), "run", "--export", str(SAMPLE_EXPORT), "--warehouse", str(warehouse)],
+            env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+        )
+        print(
+            f"   run {run}: {measurement.wall_seconds:.1f} s, "
+            f"peak {measurement.tree_peak_mb:,.0f} MB",
+            flush=True,
+        )
+        measured.append(measurement)
+    by_time = sorted(measured, key=lambda measurement: measurement.wall_seconds)
+    median = by_time[(len(by_time) - 1) // 2]
+    entry = asdict(median)
     entry.pop("output")
-    entry["breakdown"] = pipeline_phases(measured)
+    entry["breakdown"] = pipeline_phases(median)
+    entry["runs_wall_seconds"] = [measurement.wall_seconds for measurement in measured]
+    entry["runs_failed"] = sum(not measurement.ok for measurement in measured)
     return entry
 
 
@@ -672,8 +686,10 @@ def print_report(results: dict) -> None:
         )
     sample = results.get("sample")
     if sample:
+        runs = sorted(sample.get("runs_wall_seconds", [sample["wall_seconds"]]))
         print(
-            f"\n`dcrs run` on the bundled sample (116 clients), cold: {_seconds(sample)}, "
+            f"\n`dcrs run` on the bundled sample (116 clients), cold: {_seconds(sample)} "
+            f"(median of {len(runs)} runs: {', '.join(f'{run:.1f}' for run in runs)} s), "
             f"peak {_memory(sample)}"
         )
 
@@ -843,14 +859,18 @@ def print_targets(results: dict) -> None:
     sample = results.get("sample")
     if sample:
         seconds = sample["wall_seconds"]
-        verdict = (
-            "met"
-            if seconds < TARGET_SAMPLE_SECONDS
-            else f"MISSED by {seconds - TARGET_SAMPLE_SECONDS:.1f} s"
-        )
+        runs = sample.get("runs_wall_seconds", [seconds])
+        if sample.get("runs_failed"):
+            verdict = f"{sample['runs_failed']} run(s) FAILED"
+        elif seconds < TARGET_SAMPLE_SECONDS:
+            verdict = "met"
+        else:
+            verdict = f"MISSED by {seconds - TARGET_SAMPLE_SECONDS:.1f} s"
+        under = sum(run < TARGET_SAMPLE_SECONDS for run in runs)
         print(
             f"  dcrs run on the sample, cold, under {TARGET_SAMPLE_SECONDS:g} s: "
-            f"{seconds:.1f} s -> {verdict}"
+            f"median {seconds:.1f} s ({under} of {len(runs)} runs under, slowest "
+            f"{max(runs):.1f} s) -> {verdict}"
         )
     else:
         print(f"  dcrs run on the sample, cold, under {TARGET_SAMPLE_SECONDS:g} s: not measured")
@@ -914,6 +934,9 @@ def main() -> int:
     parser.add_argument("--skip-floor", action="store_true", help="do not run the floor")
     parser.add_argument("--skip-pandas", action="store_true", help="do not run pandas")
     parser.add_argument("--skip-sample", action="store_true", help="do not time the sample")
+    parser.add_argument(
+        "--sample-runs", type=int, default=5, help="runs on the sample (the median is reported)"
+    )
     parser.add_argument("--seed", type=int, default=2010, help="generator seed")
     parser.add_argument(
         "--months",
@@ -961,7 +984,7 @@ def main() -> int:
         for clients in args.sizes:
             results["sizes"].append(run_size(clients, workdir, args))
         if not args.skip_sample and not args.skip_pipeline:
-            results["sample"] = run_sample(workdir)
+            results["sample"] = run_sample(workdir, args.sample_runs)
         if not args.skip_incremental and not args.skip_pipeline:
             results["incremental"] = measure_incremental(args, workdir)
     finally:

@@ -346,7 +346,7 @@ class DbtBuild:
             for line in self._test_lines:
                 echo(line)
             if self.process.wait() != 0:
-                raise BuildError(self._failure("a data test failed"))
+                raise BuildError(self._failure("a data test failed, or the tests could not run"))
             wal = self.workdir / (DBT_DATABASE + ".wal")
             if wal.exists():  # DuckDB writes what is left in its log into the file
                 duckdb.connect(str(wal.with_suffix(""))).close()
