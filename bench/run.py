@@ -484,13 +484,26 @@ def verify(outputs: dict[str, Path]) -> dict[str, object]:
     }
 
 
+def speed_probe() -> float:
+    """Seconds to import dbt in a fresh Python process: Python work of the kind that
+    dominates a run on the sample. This machine's CPUs are shared with other machines:
+    on 26 November 2026 importing dbt took 1.3-1.5 s at quiet moments and 2.4-3.0 s at
+    busy ones, and a run on the sample 8-9 s and 12-14 s. Printed beside each
+    sample run, so that a slow run can be told from a slow moment."""
+    started = time.perf_counter()
+    subprocess.run([str(PYTHON), "-c", "import dbt.cli.main"], check=True)
+    return time.perf_counter() - started
+
+
 def run_sample(workdir: Path, runs: int) -> dict[str, object]:
     """`dcrs run` on the bundled sample, ``runs`` times, each in a fresh process into a new
     warehouse: the machine's noise is a second or more, so one run says little. The entry
     is the median run's, with every run's wall time."""
     print(f"\n== bundled sample, cold (fresh process, new warehouse), {runs} runs", flush=True)
     measured = []
+    probes = []
     for run in range(1, runs + 1):
+        probes.append(speed_probe())
         warehouse = workdir / "sample" / f"run-{run}" / "warehouse.duckdb"
         warehouse.parent.mkdir(parents=True, exist_ok=True)
         measurement = measure(
@@ -499,7 +512,7 @@ def run_sample(workdir: Path, runs: int) -> dict[str, object]:
         )
         print(
             f"   run {run}: {measurement.wall_seconds:.1f} s, "
-            f"peak {measurement.tree_peak_mb:,.0f} MB",
+            f"peak {measurement.tree_peak_mb:,.0f} MB (speed probe before it: {probes[-1]:.1f} s)",
             flush=True,
         )
         measured.append(measurement)
@@ -510,6 +523,7 @@ def run_sample(workdir: Path, runs: int) -> dict[str, object]:
     entry["breakdown"] = pipeline_phases(median)
     entry["runs_wall_seconds"] = [measurement.wall_seconds for measurement in measured]
     entry["runs_failed"] = sum(not measurement.ok for measurement in measured)
+    entry["speed_probe_seconds"] = probes
     return entry
 
 
@@ -692,6 +706,13 @@ def print_report(results: dict) -> None:
             f"(median of {len(runs)} runs: {', '.join(f'{run:.1f}' for run in runs)} s), "
             f"peak {_memory(sample)}"
         )
+        if sample.get("speed_probe_seconds"):
+            probes = sample["speed_probe_seconds"]
+            print(
+                f"   speed probe (importing dbt in a fresh process) before the runs: "
+                f"{min(probes):.1f}-{max(probes):.1f} s; the longer, the busier the shared "
+                "machine"
+            )
 
     for size in results["sizes"]:
         verification = size["verification"]
