@@ -487,8 +487,9 @@ def verify(outputs: dict[str, Path]) -> dict[str, object]:
 def speed_probe() -> float:
     """Seconds to import dbt in a fresh Python process: Python work of the kind that
     dominates a run on the sample. This machine's CPUs are shared with other machines:
-    on 26 November 2026 importing dbt took 1.3-1.5 s at quiet moments and 2.4-3.0 s at
-    busy ones, and a run on the sample 8-9 s and 12-14 s. Printed beside each
+    on 26 November 2026 importing dbt took 1.3-1.5 s inside a process at quiet moments,
+    and 2.0-3.0 s in a fresh process at busy ones, when a run on the sample took 8-10 s and
+    10-15 s. Printed beside each
     sample run, so that a slow run can be told from a slow moment."""
     started = time.perf_counter()
     subprocess.run([str(PYTHON), "-c", "import dbt.cli.main"], check=True)
