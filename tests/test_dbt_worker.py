@@ -174,3 +174,35 @@ def test_a_dbt_command_run_by_hand_does_not_break_the_next_run(tmp_path):
         check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+
+
+def test_checks_beside_the_tests_or_after_them_publish_the_same(tmp_path, sample_warehouse):
+    # the sample's run checks the data while dbt runs its tests (sample_warehouse); an
+    # export over the threshold checks it after them: both publish the same tables
+    warehouse = tmp_path / "w.duckdb"
+    after = subprocess.run(
+        [str(DCRS), "run", "--export", str(SAMPLE_EXPORT), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DCRS_QUALITY_CHECKS_BESIDE_DBT_BELOW_ROWS": "0"},
+        check=False,
+    )
+    assert after.returncode == 0, after.stdout[-3000:] + after.stderr
+    lines = after.stdout.splitlines()
+    tests, checks = (
+        lines.index("Testing models (dbt test)"),
+        lines.index("Checking data quality (Great Expectations)"),
+    )
+    assert tests < checks
+    assert any("data tests" in line for line in lines[tests:checks])  # dbt's, before GX
+    for table in (
+        "marts.data_quality_results",
+        "marts.measure_breakdown",
+        "marts.data_capture",
+        "published.measure_breakdown",
+    ):
+        rows = [
+            sorted(duckdb.connect(str(path), read_only=True).sql(f"from {table}").fetchall())
+            for path in (sample_warehouse, warehouse)
+        ]
+        assert rows[0] == rows[1] and rows[0], table
