@@ -1,101 +1,59 @@
-"""The process `dcrs run` starts for dbt before the export is loaded (src/dcrs/dbt_worker.py):
-it builds only once it is told to; once the models are built, the database can be read
-while the data tests run; a failing model stops it before the tests, a failing test fails
-it after the models; and a run that stops before its build leaves no dbt behind."""
+"""The process `dcrs run` starts for dbt before the export is loaded (src/dcrs/dbt_worker.py),
+driven as the pipeline drives it (DbtBuild): it builds only once it is told to; once the
+models are built, the database can be read while the data tests run; a failing model
+stops it before the tests, a failing test fails it after the models; and a run that stops
+before its build leaves no dbt behind."""
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import DCRS, SAMPLE_EXPORT, copy_project
 
-from dcrs.dbt_worker import GO, MODELS_BUILT, READ_ONLY_TARGET
-from dcrs.pipeline import DBT_DATABASE, load
+from dcrs.dbt_worker import READ_ONLY_TARGET
+from dcrs.pipeline import DBT_DATABASE, BuildError, DbtBuild, load
 
 
 def loaded_sample(folder: Path) -> Path:
     """The bundled sample loaded into a new database, as a run hands it to dbt."""
     folder.mkdir(parents=True, exist_ok=True)
-    database = folder / DBT_DATABASE
+    database = folder / "building.duckdb"
     load(SAMPLE_EXPORT, database, folder / "no-warehouse.duckdb")
     return database
 
 
-def start_worker(project: Path, database: Path) -> subprocess.Popen[str]:
-    """The worker on ``project``'s dbt models, against ``database``, as DbtBuild starts it."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dcrs.dbt_worker",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(database.parent / "target"),
-            "--log-path",
-            str(database.parent / "logs"),
-        ],
-        cwd=database.parent,
-        env={
-            **os.environ,
-            "DCRS_WAREHOUSE": database.name,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def lines_until_models_built(worker: subprocess.Popen[str]) -> list[str]:
-    """Tell the worker to build; its output up to MODELS_BUILT (or to its end)."""
-    assert worker.stdin is not None and worker.stdout is not None
-    worker.stdin.write(GO + "\n")
-    worker.stdin.close()
-    lines = []
-    for line in worker.stdout:
-        lines.append(line.rstrip())
-        if lines[-1] == MODELS_BUILT:
-            break
-    return lines
-
-
-def finish(worker: subprocess.Popen[str]) -> str:
-    assert worker.stdout is not None
-    rest = worker.stdout.read()
-    worker.wait(timeout=300)
-    return rest
-
-
-def row_count(database: Path, table: str) -> int:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute(f"select count(*) from {table}").fetchone()[0]
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
 def test_the_database_can_be_read_while_the_data_tests_run(tmp_path):
     database = loaded_sample(tmp_path / "run")
-    worker = start_worker(Path(__file__).resolve().parents[1], database)
-    built = lines_until_models_built(worker)
-    assert built[-1] == MODELS_BUILT, "\n".join(built)
-    assert any("Done. PASS=" in line and "ERROR=0" in line for line in built), built
-    # another process (this one) reads the built marts while dbt still runs its tests
-    assert worker.poll() is None
-    assert row_count(database, "marts.measure_breakdown") > 0
-    assert worker.poll() is None
-    tested = finish(worker)
-    assert worker.returncode == 0, tested
+    dbt = DbtBuild(database)
+    lines: list[str] = []
+    dbt.build_models(lines.append)
+    assert any("Done. PASS=" in line and "ERROR=0" in line for line in lines), lines
+    # another process (this one) holds the database open, read-only, while dbt runs every
+    # data test: dbt's tests must open it read-only too, and the models' connection must
+    # be closed, or one of the two is refused by DuckDB's lock
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert dbt.process.poll() is None  # the tests are still running
+        assert row_count(con, "marts.measure_breakdown") > 0
+        dbt.test_models(lines.append)
+        assert row_count(con, "marts.measure_breakdown") > 0
+    tested = "\n".join(lines)
+    assert f"target='{READ_ONLY_TARGET}'" in tested, tested
     done = re.search(
         r"Finished running (\d+) data tests.*Done\. PASS=(\d+) WARN=0 ERROR=0", tested, re.S
     )
     assert done and done[1] == done[2] and int(done[1]) > 0, tested
+    assert not dbt.workdir.exists()
 
 
 def test_a_failing_data_test_fails_it_after_the_models(tmp_path):
@@ -104,13 +62,14 @@ def test_a_failing_data_test_fails_it_after_the_models(tmp_path):
         "select * from {{ ref('measure_breakdown') }} where measure_id = 'gender'\n"
     )
     database = loaded_sample(tmp_path / "run")
-    worker = start_worker(project, database)
-    built = lines_until_models_built(worker)
-    assert built[-1] == MODELS_BUILT, "\n".join(built)
-    tested = finish(worker)
-    assert worker.returncode == 1, tested
-    assert "FAIL" in tested and "assert_injected_failure" in tested, tested
-    assert row_count(database, "marts.measure_breakdown") > 0  # the models were built
+    dbt = DbtBuild(database, project)
+    dbt.build_models(lambda line: None)
+    with pytest.raises(BuildError, match="a data test failed") as failed:
+        dbt.test_models(lambda line: None)
+    assert "FAIL" in str(failed.value) and "assert_injected_failure" in str(failed.value)
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert row_count(con, "marts.measure_breakdown") > 0  # the models were built
+    assert not dbt.workdir.exists()
 
 
 def test_a_model_that_cannot_build_stops_it_before_the_tests(tmp_path):
@@ -118,25 +77,34 @@ def test_a_model_that_cannot_build_stops_it_before_the_tests(tmp_path):
     mart = project / "models" / "marts" / "service_summary.sql"
     mart.write_text(mart.read_text().replace("select * from final", "select * from no_such_cte"))
     database = loaded_sample(tmp_path / "run")
-    worker = start_worker(project, database)
-    built = lines_until_models_built(worker)
-    rest = finish(worker)
-    assert worker.returncode == 1, "\n".join(built) + rest
-    assert MODELS_BUILT not in built, built
-    assert any("ERROR" in line and "service_summary" in line for line in built), built
-    assert READ_ONLY_TARGET not in "\n".join(built) + rest  # the tests never started
+    dbt = DbtBuild(database, project)
+    lines: list[str] = []
+    with pytest.raises(BuildError, match="dbt could not build the models") as failed:
+        dbt.build_models(lines.append)
+    assert "service_summary" in str(failed.value)
+    assert dbt.process.wait(timeout=60) == 1
+    assert READ_ONLY_TARGET not in "\n".join(lines)  # the tests never started
+    dbt.stop()  # as the run does when a step fails
+    assert not dbt.workdir.exists()
 
 
 def test_without_the_line_dbt_does_not_build(tmp_path):
     database = loaded_sample(tmp_path / "run")
     before = database.read_bytes()
     for line in ("", "something else\n"):
-        worker = start_worker(Path(__file__).resolve().parents[1], database)
-        output, _ = worker.communicate(line, timeout=300)
-        assert worker.returncode == 0, output
+        dbt = DbtBuild(database)
+        output, _ = dbt.process.communicate(line, timeout=300)
+        assert dbt.process.returncode == 0, output
         assert output == "", output  # the project loads quietly; nothing runs
+        dbt.stop()
         assert database.read_bytes() == before
         assert not database.with_name(database.name + ".wal").exists()
+    # and a run that stops before its build ends the process at once
+    dbt = DbtBuild(database)
+    dbt.stop()
+    assert dbt.process.returncode == -signal.SIGKILL  # it was still loading dbt
+    assert not dbt.workdir.exists()
+    assert database.read_bytes() == before
 
 
 def test_a_dbt_command_run_by_hand_does_not_break_the_next_run(tmp_path):

@@ -128,10 +128,10 @@ def published_docs_dir(warehouse: Path) -> Path:
     return warehouse.with_name(DATA_DOCS)
 
 
-def dbt_arguments(*arguments: str) -> list[str]:
+def dbt_arguments(*arguments: str, project: Path = PROJECT_DIR) -> list[str]:
     """dbt's arguments with the project's directories."""
-    project = str(PROJECT_DIR.resolve())  # dbt runs in another folder (DbtBuild)
-    return [*arguments, "--project-dir", project, "--profiles-dir", project]
+    folder = str(project.resolve())  # dbt runs in another folder (DbtBuild)
+    return [*arguments, "--project-dir", folder, "--profiles-dir", folder]
 
 
 def dbt_command(*arguments: str) -> list[str]:
@@ -239,7 +239,8 @@ def scan_inbox(inbox: Path, warehouse: Path) -> Inbox:
 # dbt parses the whole project again (seconds) whenever the profile's connection settings
 # change, the database path included. So dbt always opens the same relative path: a hard
 # link, in a folder of its own beside the file being built, named DBT_DATABASE. dbt's
-# saved parse (target/partial_parse.msgpack) then serves every run, whatever the warehouse.
+# saved parse (runs_target(): target/dcrs-run/partial_parse.msgpack) then serves every run,
+# whatever the warehouse.
 DBT_DATABASE = "dcrs.duckdb"
 
 
@@ -248,7 +249,9 @@ DBT_DATABASE = "dcrs.duckdb"
 # `--project-dir .` pointed every seed at ./seeds/*.csv there and failed every run after
 # it. So runs keep their own saved parse, apart from target/ (parse_project, which
 # `make setup` calls, parses into the same folder).
-DBT_TARGET = PROJECT_DIR.resolve() / "target" / "dcrs-run"
+def runs_target(project: Path = PROJECT_DIR) -> Path:
+    """The folder of the runs' saved parse of a dbt project."""
+    return project.resolve() / "target" / "dcrs-run"
 
 
 def _dbt_env() -> dict[str, str]:
@@ -266,7 +269,7 @@ def parse_project() -> None:
     """Parse the dbt project into the runs' saved parse, as a run would, so that the first
     run after a change to the project does not parse it (`make setup` calls this)."""
     subprocess.run(
-        dbt_command("parse", "--quiet", "--target-path", str(DBT_TARGET)),
+        dbt_command("parse", "--quiet", "--target-path", str(runs_target())),
         env=_dbt_env(),
         check=True,
     )
@@ -281,9 +284,10 @@ class DbtBuild:
     (src/dcrs/dbt_worker.py): it imports dbt and loads the project while the export loads.
     ``build_models`` builds the seeds and models; the process then runs every data test,
     read-only, while the caller may read the database too; ``test_models`` waits for the
-    tests. A run that stops before its tests end calls ``stop``."""
+    tests. A run that stops before its tests end calls ``stop``. ``project`` is the dbt
+    project's folder (tests give a copy)."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, project: Path = PROJECT_DIR) -> None:
         self.database = database
         self.workdir = _dbt_dir(database)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -297,7 +301,8 @@ class DbtBuild:
             "--log-level-file",
             "warn",
             "--target-path",
-            str(DBT_TARGET),
+            str(runs_target(project)),
+            project=project,
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", dbt_worker.__name__, *arguments],
