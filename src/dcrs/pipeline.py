@@ -362,7 +362,7 @@ class DbtBuild:
         text = line.rstrip()
         if " START " in text or not text.strip():
             return
-        if any(word in text for word in ("ERROR", "FAIL", "Failure", "Error", "error")):
+        if "error" in text.lower() or "fail" in text.lower():
             self._failures.append(text)
         echo(text)
 
