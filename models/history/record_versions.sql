@@ -5,11 +5,13 @@
     extract and the versions, not with the number of extracts. Versions are compared by
     the hash of their values (DuckDB's hash of the list of values as text).
 
-    DuckDB writes down a CTE that is read more than once before reading it: the states
-    (every record with its values) are read once, the removals read the keys again from
-    int_record_states_listed, and on a first load (no earlier versions) the changed
-    records are not looked up at all. At a million clients, writing the states down
-    spilled to disk and took about 5 s of this model's 9-12 s. -#}
+    DuckDB writes down a CTE that is read more than once before reading it, so no CTE
+    that holds values is read twice: the states (every record with its values) are read
+    once, and the removals read the keys again from int_record_states_listed; the earlier
+    versions are read for their hashes, and again, for the changed records only, for
+    their values; a first load (no earlier versions) looks nothing up. At a million
+    clients, writing the states down spilled to disk and took about 5 s of this model's
+    9-12 s. -#}
 
 with
 
@@ -40,8 +42,15 @@ loaded as (
 {% if is_incremental() %}
 earlier_versions as (
 
-    -- the loaded partition was deleted by the pre-hook: these are earlier versions
-    select versions.*
+    -- the loaded partition was deleted by the pre-hook: these are earlier versions (their
+    -- keys, hashes and dates; the values are read only for the changed records, below)
+    select
+        versions.service_code,
+        versions.entity,
+        versions.record_key,
+        versions.extract_date,
+        versions.change_type,
+        versions.state_hash
     from {{ this }} as versions
     inner join loaded
         on
@@ -166,15 +175,15 @@ previous_values as (
         changed_records.service_code,
         changed_records.entity,
         changed_records.record_key,
-        earlier_versions.field_names as previous_field_names,
-        earlier_versions.field_values as previous_field_values
+        replaced_versions.field_names as previous_field_names,
+        replaced_versions.field_values as previous_field_values
     from changed_records
-    inner join earlier_versions
+    inner join {{ this }} as replaced_versions
         on
-            changed_records.service_code = earlier_versions.service_code
-            and changed_records.entity = earlier_versions.entity
-            and changed_records.record_key = earlier_versions.record_key
-            and changed_records.current_extract_date = earlier_versions.extract_date
+            changed_records.service_code = replaced_versions.service_code
+            and changed_records.entity = replaced_versions.entity
+            and changed_records.record_key = replaced_versions.record_key
+            and changed_records.current_extract_date = replaced_versions.extract_date
 
 ),
 {% else %}
