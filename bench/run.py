@@ -959,9 +959,9 @@ def main() -> int:
     parser.add_argument(
         "--sizes",
         type=int,
-        nargs="+",
+        nargs="*",
         default=[10_000, 100_000, 1_000_000],
-        help="clients per generated export (default: 10000 100000 1000000)",
+        help="clients per generated export (default: 10000 100000 1000000; none: no sizes)",
     )
     parser.add_argument("--skip-pipeline", action="store_true", help="do not run dcrs run")
     parser.add_argument("--skip-floor", action="store_true", help="do not run the floor")
