@@ -265,8 +265,9 @@ def load_file(
     )
     # One write: the raw table is made straight from the CSV, with two flags for the
     # shape of each row (computed before empty fields become null), which are dropped
-    # once checked; reading into a temporary table first and copying it cost a second
-    # write of every row (about 1 s at a million clients).
+    # once checked. Reading into a temporary table first and copying it wrote every row
+    # twice: at a million clients the load took 4.5-5.2 s that way and 4.3-4.4 s this
+    # way, and peaked at about 510 MB against 400-455 MB.
     table = f"raw.{export_file.table}"
     selected = ", ".join(
         f"nullif(c{header.index(name)}, '') as {name}" for name in export_file.columns
@@ -300,7 +301,7 @@ def load_file(
     # rowid follows insertion order, which the CSV reader preserves: line = rowid + 2
     # (line 1 is the header; a quoted field holding a line break shifts later lines).
     con.execute(f"update {table} set source_line = rowid + 2")
-    rows_read = con.execute(f"select count(*) from raw.{export_file.table}").fetchone()[0]
+    rows_read = con.execute(f"select count(*) from {table}").fetchone()[0]
     expected = manifest.row_counts[export_file.file_name]
     if rows_read != expected:
         raise ExportError(
