@@ -282,7 +282,7 @@ def load_file(
         f"c{width} is not null as _too_many_fields, ({too_few}) as _too_few_fields",
         table,
     )
-    shape = con.execute(
+    too_many_at, too_few_at = con.execute(
         f"""
         select
             min(rowid) filter (where _too_many_fields) + 2,
@@ -290,12 +290,14 @@ def load_file(
         from {table}
         """
     ).fetchone()
-    if shape[0] is not None or shape[1] is not None:
-        con.execute(f"drop table {table}")
-    if shape[0] is not None:
-        raise ExportError(path, f"line {shape[0]}: more fields than the {width} in the header")
-    if shape[1] is not None:
-        raise ExportError(path, f"line {shape[1]}: fewer fields than the {width} in the header")
+    if too_many_at is not None or too_few_at is not None:
+        con.execute(f"drop table {table}")  # no half-checked raw table is left behind
+        raise ExportError(
+            path,
+            f"line {too_many_at}: more fields than the {width} in the header"
+            if too_many_at is not None
+            else f"line {too_few_at}: fewer fields than the {width} in the header",
+        )
     con.execute(f"alter table {table} drop column _too_many_fields")
     con.execute(f"alter table {table} drop column _too_few_fields")
     # rowid follows insertion order, which the CSV reader preserves: line = rowid + 2
