@@ -352,9 +352,9 @@ class DbtBuild:
                 echo(line)
             if self.process.wait() != 0:
                 raise BuildError(self._failure("a data test failed, or the tests could not run"))
-            wal = self.workdir / (DBT_DATABASE + ".wal")
-            if wal.exists():  # DuckDB writes what is left in its log into the file
-                duckdb.connect(str(wal.with_suffix(""))).close()
+            database = self.workdir / DBT_DATABASE
+            if database.with_name(DBT_DATABASE + ".wal").exists():
+                duckdb.connect(str(database)).close()  # DuckDB writes its log into the file
         finally:
             self.stop()
 
