@@ -169,8 +169,8 @@ def test_checks_beside_the_tests_or_after_them_publish_the_same(tmp_path, sample
         "marts.data_capture",
         "published.measure_breakdown",
     ):
-        rows = [
-            sorted(duckdb.connect(str(path), read_only=True).sql(f"from {table}").fetchall())
-            for path in (sample_warehouse, warehouse)
-        ]
+        rows = []
+        for path in (sample_warehouse, warehouse):
+            with duckdb.connect(str(path), read_only=True) as con:
+                rows.append(sorted(con.sql(f"from {table}").fetchall()))
         assert rows[0] == rows[1] and rows[0], table
