@@ -6,11 +6,14 @@ before its build leaves no dbt behind."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -18,7 +21,7 @@ import pytest
 from conftest import DCRS, SAMPLE_EXPORT, copy_project
 
 from dcrs.dbt_worker import READ_ONLY_TARGET
-from dcrs.pipeline import DBT_DATABASE, BuildError, DbtBuild, load
+from dcrs.pipeline import DBT_DATABASE, BuildError, DbtBuild, dbt_arguments, load
 
 
 def loaded_sample(folder: Path) -> Path:
@@ -174,3 +177,127 @@ def test_checks_beside_the_tests_or_after_them_publish_the_same(tmp_path, sample
             with duckdb.connect(str(path), read_only=True) as con:
                 rows.append(sorted(con.sql(f"from {table}").fetchall()))
         assert rows[0] == rows[1] and rows[0], table
+
+
+def data_test_results(lines: list[str]) -> list[tuple[str, str]]:
+    """(result, test name) of each data test in dbt's progress lines."""
+    return sorted(
+        (match[1], match[2])
+        for line in lines
+        if (match := re.search(r"\d+ of \d+ (PASS|FAIL|ERROR|WARN)(?: \d+)? (\S+) [. ]*\[", line))
+    )
+
+
+def test_the_data_tests_in_two_processes_are_every_test_once(tmp_path):
+    # on a small export the data tests run in dbt's process and a fork of it, each every
+    # other test: together they must run each test exactly once, as one process does
+    results = []
+    for processes in (1, 2):
+        dbt = DbtBuild(loaded_sample(tmp_path / f"run{processes}"))
+        lines: list[str] = []
+        dbt.build_models(lines.append, test_processes=processes)
+        dbt.test_models(lines.append)
+        results.append(data_test_results(lines))
+        done = [
+            int(count)
+            for count in re.findall(r"Done\. PASS=(\d+) WARN=0 ERROR=0", "\n".join(lines))
+        ]
+        assert len(done) == 1 + processes, lines  # the models' build, then each part
+        if processes == 2:
+            assert any("data tests in 2 processes" in line for line in lines), lines
+            assert all(count > 0 for count in done[1:]), done  # both parts ran tests
+    one, two = results
+    assert len(one) > 100 and all(result == "PASS" for result, _ in one), one
+    assert two == one  # the same tests, each once (a list: a test run twice shows twice)
+
+
+def data_tests_by_part(project: Path, parts: int, target: Path) -> list[list[str]]:
+    """The data tests each of ``parts`` processes runs (split_tests), from a parse of
+    ``project`` in another process."""
+    script = (
+        "import json, sys\n"
+        "from dbt.cli.main import dbtRunner\n"
+        "from dcrs.dbt_worker import split_tests\n"
+        "parsed = dbtRunner().invoke(sys.argv[2:])\n"
+        "print(json.dumps(split_tests(parsed.result, int(sys.argv[1]))))\n"
+    )
+    arguments = dbt_arguments("parse", "--quiet", "--target-path", str(target), project=project)
+    parse = subprocess.run(
+        [sys.executable, "-c", script, str(parts), *arguments],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DCRS_WAREHOUSE": DBT_DATABASE,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
+        check=True,
+    )
+    return json.loads(parse.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("failing", ["a", "b"])
+def test_a_failing_data_test_in_either_process_fails_it(tmp_path, failing):
+    # two singular tests next to each other in the order of test ids fall one into each
+    # part: whichever of them fails, in dbt's process or in its fork, fails the tests
+    project = copy_project(tmp_path / "project")
+    for name in "ab":
+        where = "measure_id = 'gender'" if name == failing else "false"
+        (project / "tests" / "dbt" / f"assert_injected_{name}.sql").write_text(
+            f"select * from {{{{ ref('measure_breakdown') }}}} where {where}\n"
+        )
+    parts = data_tests_by_part(project, 2, tmp_path / "target")
+    part_of = {
+        name: [index for index, part in enumerate(parts) if f"assert_injected_{name}" in part]
+        for name in "ab"
+    }
+    assert sorted(part_of.values()) == [[0], [1]], part_of  # each in one part, not the same
+    dbt = DbtBuild(loaded_sample(tmp_path / "run"), project)
+    lines: list[str] = []
+    dbt.build_models(lines.append, test_processes=2)
+    with pytest.raises(BuildError, match="a data test failed") as failed:
+        dbt.test_models(lines.append)
+    assert f"assert_injected_{failing}" in str(failed.value)
+    results = {name: result for result, name in data_test_results(lines)}
+    assert results[f"assert_injected_{failing}"] == "FAIL"
+    assert results[f"assert_injected_{'b' if failing == 'a' else 'a'}"] == "PASS"
+    assert not dbt.workdir.exists()
+
+
+def running_in_group(group: int) -> list[int]:
+    """The processes of a process group that are running (not zombies), from /proc."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):  # it ended meanwhile
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after it
+            state, _, pgrp = stat.read_text().rpartition(")")[2].split()[:3]
+            if int(pgrp) == group and state != "Z":
+                running.append(int(stat.parent.name))
+    return running
+
+
+def test_stopping_a_run_ends_the_forks_running_tests(tmp_path):
+    dbt = DbtBuild(loaded_sample(tmp_path / "run"))
+    dbt.build_models(lambda line: None, test_processes=2)
+    group = os.getpgid(dbt.process.pid)
+    assert group == dbt.process.pid  # its own group, which its forks share
+    worker = Path(f"/proc/{group}/cmdline").read_bytes()
+
+    def workers() -> list[int]:  # dbt's process and its forks (not multiprocessing's helper)
+        running = []
+        for pid in running_in_group(group):
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/cmdline").read_bytes() == worker:
+                    running.append(pid)
+        return running
+
+    deadline = time.monotonic() + 30
+    while len(workers()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers()) == 2, "dbt's process did not fork"
+    dbt.stop()  # while the tests run, as a run does when its quality checks fail
+    assert running_in_group(group) == []
+    # ended, not waited for: stop() reads dbt's output to its end, which a fork left
+    # running would hold open until its tests were done
+    assert not any("Done." in line for line in dbt._test_lines), dbt._test_lines
+    assert not dbt.workdir.exists()

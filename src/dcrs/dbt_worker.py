@@ -5,15 +5,21 @@ dbt's options ARGS (project and profile folders, target path, logging).
 1. At once, before the database is ready: import dbt and load the project from dbt's
    saved parse (about 2 s of CPU on the bundled sample). The pipeline starts this process
    before it loads the export, so both run side by side.
-2. Wait for one line on standard input, ``GO``. End of input (or another line) means
-   the run stopped before its build: the process exits without touching the database.
+2. Wait for one line on standard input: ``GO``, or ``GO N`` to run the data tests in N
+   processes. End of input (or another line) means the run stopped before its build: the
+   process exits without touching the database.
 3. ``dbt build`` of the seeds and models, without the data tests, read-write.
 4. Close the database and print ``MODELS_BUILT``: from then on, other processes may
    open the database read-only (the pipeline's quality checks do, side by side with 5).
-5. ``dbt test``: every data test, through the profile's read-only target.
+5. ``dbt test``: every data test, through the profile's read-only target. With ``GO N``,
+   the process forks N - 1 copies of itself, each with dbt imported and the project
+   loaded, and each of the N runs every N-th data test (``split_tests``). dbt's own
+   Python holds the GIL through nearly all of a test on a small export, so its threads
+   share one core; processes use them all.
 
-The exit code is 0 when both dbt commands succeeded, 1 when one failed (its output says
-why; without ``MODELS_BUILT``, the build failed and no test ran).
+The exit code is 0 when both dbt commands succeeded (with ``GO N``, every part of the
+tests), 1 when one failed (its output says why; without ``MODELS_BUILT``, the build failed
+and no test ran).
 
 The tests run after every model, not between them as in a single ``dbt build``: a model
 downstream of a failing test is still built, and the run still fails and publishes
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import os
 import sys
 from typing import Any
 
@@ -58,26 +65,77 @@ def close_database() -> None:
         environment.close()
 
 
-def main(arguments: list[str]) -> int:
+def split_tests(manifest: Any, parts: int) -> list[list[str]]:
+    """The project's data tests in ``parts`` lists of names that together hold each test
+    once: every ``parts``-th test in the order of their ids, so each list has tests of
+    every model and kind."""
+    names = [
+        node.name for _, node in sorted(manifest.nodes.items()) if node.resource_type == "test"
+    ]
+    return [names[part::parts] for part in range(parts)]
+
+
+def run_tests(manifest: Any, arguments: list[str], processes: int) -> bool:
+    """Every data test, in ``processes`` processes: this one and forks of it (the data
+    tests only read the database, and the models' connection is closed)."""
+    if processes <= 1:
+        tested = _runner(manifest).invoke([*TEST_MODELS, *arguments])
+        return _succeeded(tested)
+    parts = split_tests(manifest, processes)
+    print(
+        f"dcrs: running the {sum(map(len, parts))} data tests in {processes} processes "
+        f"({', '.join(str(len(part)) for part in parts)})",
+        flush=True,
+    )
+    sys.stderr.flush()  # a fork must not write what this process had not written yet
+    children = []
+    for part in parts[1:]:
+        child = os.fork()
+        if child == 0:  # a copy of this process: run its part, then leave at once
+            code = 0 if _run_part(manifest, arguments, part) else 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        children.append(child)
+    succeeded = _run_part(manifest, arguments, parts[0])
+    for child in children:
+        _, status = os.waitpid(child, 0)
+        succeeded = succeeded and os.waitstatus_to_exitcode(status) == 0
+    return succeeded
+
+
+def _run_part(manifest: Any, arguments: list[str], names: list[str]) -> bool:
+    if not names:
+        return True
+    tested = _runner(manifest).invoke([*TEST_MODELS, "--select", *names, *arguments])
+    return _succeeded(tested)
+
+
+def _runner(manifest: Any) -> Any:
     from dbt.cli.main import dbtRunner
 
-    parsed = dbtRunner().invoke(["parse", "--quiet", *arguments])
+    return dbtRunner(manifest=manifest)
+
+
+def main(arguments: list[str]) -> int:
+    parsed = _runner(None).invoke(["parse", "--quiet", *arguments])
     if not _succeeded(parsed):
         return 1
     manifest = parsed.result
-    if sys.stdin.readline().strip() != GO:
+    cue = sys.stdin.readline().split()
+    if not cue or cue[0] != GO or len(cue) > 2 or not all(word.isdigit() for word in cue[1:]):
         return 0
+    processes = int(cue[1]) if len(cue) == 2 else 1
     # Leave the objects dbt made (its manifest, every node's context) to the operating
     # system at exit: Python's last garbage collection walks all of them, 0.6 s at exit on
     # the bundled sample for memory that is freed anyway.
     atexit.register(gc.freeze)
-    built = dbtRunner(manifest=manifest).invoke([*BUILD_MODELS, *arguments])
+    built = _runner(manifest).invoke([*BUILD_MODELS, *arguments])
     close_database()
     if not _succeeded(built):
         return 1
     print(MODELS_BUILT, flush=True)
-    tested = dbtRunner(manifest=manifest).invoke([*TEST_MODELS, *arguments])
-    return 0 if _succeeded(tested) else 1
+    return 0 if run_tests(manifest, arguments, processes) else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import datetime as dt
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -312,19 +313,23 @@ class DbtBuild:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # its own process group, with the forks that run part of the tests: stop()
+            # ends them all
+            start_new_session=True,
         )
         self._failures: list[str] = []
         self._test_lines: list[str] = []
         self._reader: threading.Thread | None = None
 
-    def build_models(self, echo: Callable[[str], None]) -> None:
+    def build_models(self, echo: Callable[[str], None], test_processes: int = 1) -> None:
         """Build the seeds and models: raises BuildError when dbt cannot build one. On
-        return the database is closed, and the data tests run in dbt's process."""
+        return the database is closed, and the data tests run in dbt's process (and in
+        ``test_processes`` - 1 forks of it)."""
         os.link(self.database, self.workdir / DBT_DATABASE)
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         with contextlib.suppress(BrokenPipeError):  # it ended already: its output says why
-            process.stdin.write(dbt_worker.GO + "\n")
+            process.stdin.write(f"{dbt_worker.GO} {test_processes}\n")
             process.stdin.close()
         for line in process.stdout:
             if line.rstrip() == dbt_worker.MODELS_BUILT:
@@ -371,9 +376,12 @@ class DbtBuild:
         return f"{what}; nothing was published.\n{detail}"
 
     def stop(self) -> None:
-        """End the process (a build not started never starts) and remove its folder."""
-        if self.process.poll() is None:
-            self.process.kill()
+        """End the process and its forks (a build not started never starts) and remove
+        its folder."""
+        if self.process.poll() is None or self.process.returncode != 0:
+            # running, or ended badly, maybe before its forks did: end its process group
+            with contextlib.suppress(ProcessLookupError):  # none left
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         if self._reader is not None:
             self._reader.join()
@@ -384,10 +392,10 @@ class DbtBuild:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def build_models(dbt: DbtBuild, echo: Callable[[str], None]) -> None:
+def build_models(dbt: DbtBuild, echo: Callable[[str], None], test_processes: int = 1) -> None:
     """Build the seeds and models (``dbt build`` without the data tests) into the database
-    being built; dbt then runs the data tests, read-only."""
-    dbt.build_models(echo)
+    being built; dbt then runs the data tests, read-only, in ``test_processes``."""
+    dbt.build_models(echo, test_processes)
 
 
 def test_models(dbt: DbtBuild, echo: Callable[[str], None]) -> None:
@@ -403,6 +411,15 @@ def test_models(dbt: DbtBuild, echo: Callable[[str], None]) -> None:
 # more memory can raise the limit (rows in the export, all files).
 QUALITY_CHECKS_BESIDE_DBT_BELOW_ROWS = int(
     os.environ.get("DCRS_QUALITY_CHECKS_BESIDE_DBT_BELOW_ROWS", "100000")
+)
+
+# On a small export nearly all of each data test's time is dbt's own Python, which holds
+# the GIL: dbt's two threads share one core. Below this many rows the tests run in two
+# processes (dbt's and a fork of it, src/dcrs/dbt_worker.py), which use both. On a large
+# export DuckDB's work, on both cores already, dominates, and a second process would add
+# its memory.
+DBT_TESTS_IN_TWO_PROCESSES_BELOW_ROWS = int(
+    os.environ.get("DCRS_DBT_TESTS_IN_TWO_PROCESSES_BELOW_ROWS", "100000")
 )
 
 
@@ -732,7 +749,8 @@ def _run_locked(
         beside_dbt = report.rows_read < QUALITY_CHECKS_BESIDE_DBT_BELOW_ROWS
         if beside_dbt:
             import_quality_checks_in_background()
-        step("build models", build_models, dbt, echo)
+        small = report.rows_read < DBT_TESTS_IN_TWO_PROCESSES_BELOW_ROWS
+        step("build models", build_models, dbt, echo, 2 if small else 1)
         if beside_dbt:
             echo("Testing models (dbt test) and checking data quality (Great Expectations)")
             try:
