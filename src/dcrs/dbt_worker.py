@@ -29,15 +29,21 @@ nothing. Every data test runs as before.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import gc
 import os
+import signal
 import sys
+import traceback
 from typing import Any
 
 # The line the pipeline writes when dbt may build.
 GO = "build"
 # The line this process prints when the models are built and the database is closed.
 MODELS_BUILT = "dcrs: models built, database closed; running the data tests"
+# prctl(2): the signal a process gets when the thread that made it ends.
+PR_SET_PDEATHSIG = 1
 # profiles.yml: the warehouse target opened read-only, for the data tests.
 READ_ONLY_TARGET = "warehouse_read_only"
 
@@ -88,11 +94,17 @@ def run_tests(manifest: Any, arguments: list[str], processes: int) -> bool:
         flush=True,
     )
     sys.stderr.flush()  # a fork must not write what this process had not written yet
+    parent = os.getpid()
     children = []
     for part in parts[1:]:
         child = os.fork()
         if child == 0:  # a copy of this process: run its part, then leave at once
-            code = 0 if _run_part(manifest, arguments, part) else 1
+            _end_with(parent)
+            try:
+                code = 0 if _run_part(manifest, arguments, part) else 1
+            except BaseException:
+                traceback.print_exc()
+                code = 1
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
@@ -102,6 +114,15 @@ def run_tests(manifest: Any, arguments: list[str], processes: int) -> bool:
         _, status = os.waitpid(child, 0)
         succeeded = succeeded and os.waitstatus_to_exitcode(status) == 0
     return succeeded
+
+
+def _end_with(parent: int) -> None:
+    """Have Linux end this fork when dbt's process ends (the pipeline ends it when a run
+    stops early), so that no fork goes on testing alone."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux: it ends with its part
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # dbt's process ended before that took hold
+        os._exit(1)
 
 
 def _run_part(manifest: Any, arguments: list[str], names: list[str]) -> bool:

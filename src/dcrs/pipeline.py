@@ -18,7 +18,6 @@ import datetime as dt
 import fcntl
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -313,9 +312,6 @@ class DbtBuild:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            # its own process group, with the forks that run part of the tests: stop()
-            # ends them all
-            start_new_session=True,
         )
         self._failures: list[str] = []
         self._test_lines: list[str] = []
@@ -376,12 +372,10 @@ class DbtBuild:
         return f"{what}; nothing was published.\n{detail}"
 
     def stop(self) -> None:
-        """End the process and its forks (a build not started never starts) and remove
-        its folder."""
-        if self.process.poll() is None or self.process.returncode != 0:
-            # running, or ended badly, maybe before its forks did: end its process group
-            with contextlib.suppress(ProcessLookupError):  # none left
-                os.killpg(self.process.pid, signal.SIGKILL)
+        """End the process (a build not started never starts; the forks running part of
+        the tests end with it) and remove its folder."""
+        if self.process.poll() is None:
+            self.process.kill()
         self.process.wait()
         if self._reader is not None:
             self._reader.join()
