@@ -42,7 +42,7 @@ from typing import Any
 GO = "build"
 # The line this process prints when the models are built and the database is closed.
 MODELS_BUILT = "dcrs: models built, database closed; running the data tests"
-# prctl(2): the signal a process gets when the thread that made it ends.
+# prctl(2): the option that sets the signal a process gets when its parent ends.
 PR_SET_PDEATHSIG = 1
 # profiles.yml: the warehouse target opened read-only, for the data tests.
 READ_ONLY_TARGET = "warehouse_read_only"
