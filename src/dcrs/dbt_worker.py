@@ -85,8 +85,7 @@ def run_tests(manifest: Any, arguments: list[str], processes: int) -> bool:
     """Every data test, in ``processes`` processes: this one and forks of it (the data
     tests only read the database, and the models' connection is closed)."""
     if processes <= 1:
-        tested = _runner(manifest).invoke([*TEST_MODELS, *arguments])
-        return _succeeded(tested)
+        return _test(manifest, arguments)
     parts = split_tests(manifest, processes)
     print(
         f"dcrs: running the {sum(map(len, parts))} data tests in {processes} processes "
@@ -101,7 +100,7 @@ def run_tests(manifest: Any, arguments: list[str], processes: int) -> bool:
         if child == 0:  # a copy of this process: run its part, then leave at once
             _end_with(parent)
             try:
-                code = 0 if _run_part(manifest, arguments, part) else 1
+                code = 0 if _test(manifest, arguments, part) else 1
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -109,7 +108,7 @@ def run_tests(manifest: Any, arguments: list[str], processes: int) -> bool:
             sys.stderr.flush()
             os._exit(code)
         children.append(child)
-    succeeded = _run_part(manifest, arguments, parts[0])
+    succeeded = _test(manifest, arguments, parts[0])
     for child in children:
         _, status = os.waitpid(child, 0)
         succeeded = succeeded and os.waitstatus_to_exitcode(status) == 0
@@ -125,11 +124,15 @@ def _end_with(parent: int) -> None:
         os._exit(1)
 
 
-def _run_part(manifest: Any, arguments: list[str], names: list[str]) -> bool:
-    if not names:
+def _test(manifest: Any, arguments: list[str], names: list[str] | None = None) -> bool:
+    """``dbt test``: every data test, or those named (none named: nothing to run)."""
+    if names is None:
+        selection = []
+    elif names:
+        selection = ["--select", *names]
+    else:
         return True
-    tested = _runner(manifest).invoke([*TEST_MODELS, "--select", *names, *arguments])
-    return _succeeded(tested)
+    return _succeeded(_runner(manifest).invoke([*TEST_MODELS, *selection, *arguments]))
 
 
 def _runner(manifest: Any) -> Any:
