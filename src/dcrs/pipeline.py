@@ -254,7 +254,7 @@ def runs_target(project: Path = PROJECT_DIR) -> Path:
     return project.resolve() / "target" / "dcrs-run"
 
 
-def _dbt_env() -> dict[str, str]:
+def dbt_environment() -> dict[str, str]:
     """The environment dbt runs with: the same profile settings for every run (so its
     saved parse serves them all) and the memory limit."""
     return {
@@ -270,7 +270,7 @@ def parse_project() -> None:
     run after a change to the project does not parse it (`make setup` calls this)."""
     subprocess.run(
         dbt_command("parse", "--quiet", "--target-path", str(runs_target())),
-        env=_dbt_env(),
+        env=dbt_environment(),
         check=True,
     )
 
@@ -307,7 +307,7 @@ class DbtBuild:
         self.process = subprocess.Popen(
             [sys.executable, "-m", dbt_worker.__name__, *arguments],
             cwd=self.workdir,
-            env=_dbt_env(),
+            env=dbt_environment(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
