@@ -21,7 +21,14 @@ import pytest
 from conftest import DCRS, SAMPLE_EXPORT, copy_project
 
 from dcrs.dbt_worker import READ_ONLY_TARGET
-from dcrs.pipeline import DBT_DATABASE, BuildError, DbtBuild, dbt_arguments, load
+from dcrs.pipeline import (
+    DBT_DATABASE,
+    BuildError,
+    DbtBuild,
+    dbt_arguments,
+    dbt_environment,
+    load,
+)
 
 
 def loaded_sample(folder: Path) -> Path:
@@ -226,11 +233,7 @@ def data_tests_by_part(project: Path, parts: int, target: Path) -> list[list[str
         [sys.executable, "-c", script, str(parts), *arguments],
         capture_output=True,
         text=True,
-        env={
-            **os.environ,
-            "DCRS_WAREHOUSE": DBT_DATABASE,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
+        env=dbt_environment(),
         check=True,
     )
     return json.loads(parse.stdout.strip().splitlines()[-1])
@@ -264,48 +267,37 @@ def test_a_failing_data_test_in_either_process_fails_it(tmp_path, failing):
     assert not dbt.workdir.exists()
 
 
-def process_state(pid: int) -> str | None:
-    """A process's state letter (R, S, Z for a zombie, ...), from /proc; None when gone."""
+def running(pid: int) -> bool:
+    """Whether a process is running (not ended, not a zombie), from /proc."""
     with contextlib.suppress(OSError):
-        # pid (comm) state ppid ...: comm may hold spaces, so split after it
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    return None
-
-
-def process_parent(pid: int) -> int | None:
-    with contextlib.suppress(OSError):
-        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
-    return None
+        # pid (comm) state ...: comm may hold spaces, so split after it
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    return False
 
 
 def test_stopping_a_run_ends_the_forks_running_tests(tmp_path):
     dbt = DbtBuild(loaded_sample(tmp_path / "run"))
     dbt.build_models(lambda line: None, test_processes=2)
-    worker = Path(f"/proc/{dbt.process.pid}/cmdline").read_bytes()
+    worker = dbt.process.pid
+    command = Path(f"/proc/{worker}/cmdline").read_bytes()
 
-    def forks() -> list[int]:  # dbt's process's copies (not multiprocessing's helper)
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            pid = int(stat.parent.name)
-            with contextlib.suppress(OSError):
-                if (
-                    process_parent(pid) == dbt.process.pid
-                    and process_state(pid) not in (None, "Z")
-                    and Path(f"/proc/{pid}/cmdline").read_bytes() == worker
-                ):
-                    found.append(pid)
-        return found
+    def forks() -> list[int]:  # dbt's process's copies, not multiprocessing's helper
+        children = Path(f"/proc/{worker}/task/{worker}/children").read_text().split()
+        return [
+            int(child)
+            for child in children
+            if running(int(child)) and Path(f"/proc/{child}/cmdline").read_bytes() == command
+        ]
 
     deadline = time.monotonic() + 30
     while not forks() and time.monotonic() < deadline:
         time.sleep(0.05)
     (fork,) = forks()
     dbt.stop()  # while the tests run, as a run does when its quality checks fail
-    # the kernel ends the fork when dbt's process ends
-    deadline = time.monotonic() + 30
-    while process_state(fork) not in (None, "Z") and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30  # the kernel ends the fork when dbt's process ends
+    while running(fork) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert process_state(fork) in (None, "Z")
+    assert not running(fork)
     # ended, not waited for: stop() reads dbt's output to its end, which a fork left
     # running would hold open until its tests were done
     assert not any("Done." in line for line in dbt._test_lines), dbt._test_lines
