@@ -4,7 +4,7 @@ pipeline in alternating runs, where a whole run's time is too noisy to show a ch
     .venv/bin/python bench/steps.py [EXPORT_DIR] --warehouse NEW_FILE
 
 Runs the pipeline as `dcrs run` does (pipeline.run), with a step runner that notes when
-each step started and ended, and prints one line: when the models were built, how long
+each step ended, and prints one line: when the models were built, how long
 the data tests took after that (on exports under 100,000 rows the quality checks run beside
 them), and the whole run from the start of this script (imports included). The warehouse
 should be a new file: a run on top of an earlier one does other work.
