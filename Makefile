@@ -13,7 +13,7 @@ setup:
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(PYTHON) -m uv sync --frozen --compile-bytecode --python $(PYTHON)
 	@# parse the dbt project once, as `dcrs run` calls dbt, so that the first run reuses it
-	$(VENV)/bin/python -c "from dcrs.pipeline import parse_project; parse_project()"
+	$(VENV)/bin/python -c "from dcrs.build import parse_project; parse_project()"
 
 run: setup
 	$(VENV)/bin/dcrs run

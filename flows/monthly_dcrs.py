@@ -1,8 +1,8 @@
 """The monthly DCRS run as a Prefect flow.
 
 Thin by design: it runs ``dcrs.pipeline.run``, the same code as ``dcrs run``, with each
-step (load, dbt build of the models, dbt data tests, quality checks, publish, alert) as a
-Prefect task, and attaches a markdown artifact with the headline figures and the
+step (load, dbt build with the quality checks, reports and Parquet files, release, alert)
+as a Prefect task, and attaches a markdown artifact with the headline figures and the
 data-capture checks. Only the I/O
 steps (reading the export, publishing, sending the alert) are retried, and only on I/O
 errors: an export that cannot be trusted fails at once.
@@ -20,7 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from dcrs import pipeline
+from dcrs import pipeline, settings
 from dcrs.summary import run_markdown
 
 T = TypeVar("T")
@@ -53,8 +53,8 @@ def as_task(name: str, function: Callable[..., T], *arguments: Any, io: bool = F
 
 @flow(name="dcrs-monthly")
 def monthly_dcrs_run(
-    inbox: Path = pipeline.DEFAULT_INBOX,
-    warehouse: Path = pipeline.DEFAULT_WAREHOUSE,
+    inbox: Path = settings.SAMPLE_INBOX,
+    warehouse: Path = settings.DEFAULT_WAREHOUSE,
     export_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Load every DCRS export in the inbox that the warehouse does not hold yet (oldest
@@ -63,21 +63,24 @@ def monthly_dcrs_run(
 
     Args:
         inbox: folder whose subfolders hold the exports as they arrive (any services and
-            months); a relative path is taken from the deployment's working directory.
-        warehouse: the DuckDB file to publish; replaced only when a run succeeds.
+            months); a relative path is taken from the dbt project's folder.
+        warehouse: the DuckDB file to publish, replaced only when a run succeeds; a
+            relative path is taken from the dbt project's folder.
         export_dir: one export folder to load instead of scanning the inbox.
     """
     logger = get_run_logger()
+    project = settings.project_dir()
+    warehouse = project / warehouse
     if export_dir is not None:
-        exports = [Path(export_dir)]
+        exports = [project / export_dir]
     else:
-        found = pipeline.scan_inbox(Path(inbox), Path(warehouse))
+        found = pipeline.scan_inbox(project / inbox, warehouse)
         for folder in found.already_loaded:
             logger.info("Already in the warehouse, skipped: %s", folder)
         exports = found.to_load
         if not exports:
             logger.info("No new export in %s: nothing to do", inbox)
-    return [_load_one(export, Path(warehouse)) for export in exports]
+    return [_load_one(export, warehouse) for export in exports]
 
 
 def _load_one(export_dir: Path, warehouse: Path) -> dict[str, Any]:

@@ -14,8 +14,10 @@
     )
 {%- endmacro %}
 
+{#- A model configured keep_every_run (audit.data_quality_runs) keeps the rows of earlier
+    runs of the same extract: it is not deleted first. -#}
 {% macro delete_loaded_partition() -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and not config.get('keep_every_run', false) -%}
         delete from {{ this }} where {{ in_loaded_partition() }}
     {%- endif -%}
 {%- endmacro %}

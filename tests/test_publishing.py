@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from conftest import run_dbt
 
-from dcrs.publish import export_parquet, verify_manifest
+from dcrs.parquet import export_parquet, verify_manifest
 
 SUPPRESS_MAX = 7
 BASE = 5

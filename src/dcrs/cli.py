@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from dcrs import pipeline
+from dcrs import settings
 from dcrs.load import ExportError
 
 app = typer.Typer(
@@ -26,58 +24,68 @@ EXIT_UNTRUSTED_EXPORT = 2
 EXIT_BUILD_FAILED = 3
 EXIT_ALERT_NOT_DELIVERED = 4
 EXIT_RUN_IN_PROGRESS = 5
+EXIT_SCHEMA_MISMATCH = 6
 
-
-# The warehouse a run publishes: `dcrs run` and `dcrs run-inbox`
+# The warehouse a run publishes: `dcrs run`, `dcrs run-inbox` and `dcrs rebuild`
 WarehouseOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
-        help="DuckDB file to publish. It is replaced only when a whole run succeeds.",
+        help="DuckDB file to publish (default: warehouse/dcrs.duckdb in the project). "
+        "It is replaced only when a whole run succeeds.",
         dir_okay=False,
+        show_default=False,
     ),
 ]
 
 
-@app.callback()
-def main() -> None:
-    """Run `dcrs COMMAND --help` for the options of each command."""
-    # At exit, leave the objects of the libraries a run imports (Great Expectations, pandas,
-    # scipy) to the operating system: Python's last garbage collection walks them all,
-    # 0.75 s at the end of a run on the bundled sample, for memory that is freed anyway.
-    atexit.register(gc.freeze)
+def _project() -> Path:
+    try:
+        return settings.project_dir()
+    except settings.ProjectNotFound as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+
+
+def _warehouse(warehouse: Path | None) -> Path:
+    return warehouse if warehouse is not None else _project() / settings.DEFAULT_WAREHOUSE
 
 
 @app.command()
 def run(
     export: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            help="Folder holding one DCRS export (manifest.json and four CSV files).",
+            help="Folder holding one DCRS export (manifest.json and four CSV files); "
+            "default: the bundled sample.",
             file_okay=False,
+            show_default=False,
         ),
-    ] = pipeline.DEFAULT_EXPORT,
-    warehouse: WarehouseOption = pipeline.DEFAULT_WAREHOUSE,
+    ] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Load an export, build and test every model, check data quality, publish.
 
-    Then the Great Expectations suites check data capture, validity and structure; their
-    results are kept for every extract in marts.data_quality_results, and Data Docs are
-    written to the folder data_docs beside the warehouse. When a check fails, the service
-    manager gets one email (SMTP settings from DCRS_SMTP_HOST, DCRS_SMTP_PORT,
+    The Great Expectations suites (data capture, validity, structure) run inside the dbt
+    build; their results are kept for every extract in marts.data_quality_results, and
+    Data Docs are written to the folder data_docs beside the warehouse. When a check fails,
+    the service manager gets one email (SMTP settings from DCRS_SMTP_HOST, DCRS_SMTP_PORT,
     DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD).
 
     Exits 0 when the marts are built and published; 2 when the export cannot be trusted
     (missing file or column, unreadable manifest, row count differing from the manifest,
     undecodable file); 3 when a model or data test fails; 4 when the warehouse was
     published but the alert email could not be delivered; 5 when another run is building
-    the same warehouse. On a failure before publishing the published warehouse is left as
-    it was.
+    the same warehouse; 6 when the warehouse was built by another version of the models
+    (see `dcrs rebuild`). On a failure before publishing the published warehouse is left
+    as it was.
 
     Rows that cannot be used, and values that count as Invalid, are listed in the
     warehouse's table audit.load_issues (file, line, column, value, reason);
     audit.load_reconciliation shows rows read = rows staged + rows rejected per file.
     """
-    _run_one(export, warehouse)
+    _run_one(
+        export if export is not None else _project() / settings.SAMPLE_EXPORT, _warehouse(warehouse)
+    )
 
 
 @app.command()
@@ -89,7 +97,7 @@ def run_inbox(
             file_okay=False,
         ),
     ],
-    warehouse: WarehouseOption = pipeline.DEFAULT_WAREHOUSE,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Run every export in the inbox that the warehouse does not hold yet, oldest extract
     first: what a monthly schedule calls, with no folder name to edit each month.
@@ -98,8 +106,11 @@ def run_inbox(
     skipped. The first export that fails stops the command, with the exit status of
     `dcrs run`; the exports before it stay published.
     """
+    from dcrs.pipeline import scan_inbox
+
+    warehouse = _warehouse(warehouse)
     try:
-        found = pipeline.scan_inbox(inbox, warehouse)
+        found = scan_inbox(inbox, warehouse)
     except ExportError as error:
         typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
@@ -114,23 +125,77 @@ def run_inbox(
         _run_one(folder, warehouse)
 
 
-def _run_one(export: Path, warehouse: Path) -> None:
+@app.command()
+def rebuild(
+    inbox: Annotated[
+        Path,
+        typer.Option(
+            help="Folder whose subfolders hold the kept exports of every service.",
+            file_okay=False,
+        ),
+    ],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Build the warehouse anew from the kept exports, and swap it in.
+
+    Needed when the models change the columns of the tables that keep every extract (the
+    warehouse's schema version, checked by every run, then differs). Every export in the
+    inbox is loaded, oldest extract first, into a new warehouse beside the old one; the
+    new one replaces it only when every export has loaded, and only when the inbox holds
+    every extract the old warehouse held. No alerts are sent for the replayed extracts.
+    Exits as `dcrs run` does, and 2 when an extract of the old warehouse is missing.
+    """
+    from dcrs.rebuild import MissingExports, rebuild_warehouse
+
     try:
-        summary = pipeline.run(export, warehouse, echo=typer.echo)
-    except pipeline.RunInProgress as error:
+        summaries = rebuild_warehouse(inbox, _warehouse(warehouse), echo=typer.echo)
+    except MissingExports as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        typer.secho("Nothing was rebuilt; the warehouse was left as it was.", err=True)
+        raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
+    except Exception as error:
+        _exit_for(error)
+        raise
+    typer.secho(
+        f"Rebuilt {_warehouse(warehouse)} from {len(summaries)} export(s).",
+        fg=typer.colors.GREEN,
+    )
+
+
+def _exit_for(error: Exception) -> None:
+    """Print a run's failure in one place and exit with its documented status."""
+    from dcrs.build import BuildError
+    from dcrs.locking import RunInProgress
+    from dcrs.pipeline import AlertNotDelivered
+    from dcrs.warehouse import SchemaMismatch
+
+    if isinstance(error, RunInProgress):
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(EXIT_RUN_IN_PROGRESS) from error
-    except pipeline.AlertNotDelivered as error:
+    if isinstance(error, SchemaMismatch):
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_SCHEMA_MISMATCH) from error
+    if isinstance(error, AlertNotDelivered):
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(EXIT_ALERT_NOT_DELIVERED) from error
-    except ExportError as error:
+    if isinstance(error, ExportError):
         typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
         typer.secho("Nothing was published; the last good warehouse was left as it was.", err=True)
         raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
-    except pipeline.BuildError as error:
+    if isinstance(error, BuildError):
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         typer.secho("The last good warehouse was left as it was.", err=True)
         raise typer.Exit(EXIT_BUILD_FAILED) from error
+
+
+def _run_one(export: Path, warehouse: Path) -> None:
+    from dcrs.pipeline import run as run_pipeline
+
+    try:
+        summary = run_pipeline(export, warehouse, echo=typer.echo)
+    except Exception as error:
+        _exit_for(error)
+        raise
 
     typer.echo("")
     typer.secho(
@@ -172,8 +237,13 @@ def _run_one(export: Path, warehouse: Path) -> None:
 @app.command()
 def report(
     warehouse: Annotated[
-        Path, typer.Option(help="The published warehouse to report on.", dir_okay=False)
-    ] = pipeline.DEFAULT_WAREHOUSE,
+        Path | None,
+        typer.Option(
+            help="The published warehouse to report on (default: warehouse/dcrs.duckdb).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="HTML file to write (default: report.html beside the warehouse)."),
@@ -197,10 +267,12 @@ def report(
     One self-contained file that works offline and prints well. Every run also writes it
     (report.html and, disclosure controlled, report-published.html) beside the warehouse.
     """
+    from dcrs.release import PUBLISHED_REPORT, REPORT
     from dcrs.report import ReportError, write_report
 
+    warehouse = _warehouse(warehouse)
     if out is None:
-        out = warehouse.with_name(pipeline.PUBLISHED_REPORT if published else pipeline.REPORT)
+        out = warehouse.with_name(PUBLISHED_REPORT if published else REPORT)
     try:
         written = write_report(warehouse, out, published, service, extract_date)
     except (ReportError, OSError) as error:

@@ -1,8 +1,141 @@
-"""Plain summaries of a run, for the Prefect artifact and the command line."""
+"""What a run did, read back from the database it built: the files loaded, the headline
+figures and the quality checks' results. ``run_markdown`` words it for the Prefect
+artifact; the command line prints it too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import duckdb
+
+
+@dataclass
+class FileSummary:
+    file_name: str
+    encoding: str
+    rows_read: int
+    rows_staged: int
+    rows_rejected: int
+    extra_columns: list[str]
+
+
+@dataclass
+class CheckResult:
+    """One row of marts.data_quality_results: a Great Expectations check and its outcome."""
+
+    suite: str  # 'data_capture' | 'validity' | 'structure'
+    check: str  # short stable id, e.g. 'capture:disability', 'validity:bmi_range'
+    field: str | None  # the export field it concerns, where there is one
+    description: str  # one plain-English sentence of what is checked
+    observed_value: float | None  # capture: percent captured (0-100); others: unexpected rows
+    threshold: float | None  # capture: threshold percent; others: None (0 unexpected allowed)
+    passed: bool
+    recorded: int | None = None  # capture checks: units with a recorded, valid value
+    total: int | None = None  # capture checks: units in the population
+    population: str | None = None  # capture checks: as in the seed
+
+
+@dataclass
+class RunSummary:
+    warehouse: Path
+    service_code: str
+    service_name: str
+    extract_date: str
+    export_dir: Path
+    files: list[FileSummary]
+    values_invalid: int
+    measures_built: int
+    mart_rows: int
+    headline: dict[str, Any]
+    quality: list[CheckResult] = field(default_factory=list)
+    previous_capture: dict[str, float] = field(default_factory=dict)
+    data_docs: Path | None = None
+    alert: str = ""
+    seconds: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(item.rows_read for item in self.files)
+
+    @property
+    def rows_staged(self) -> int:
+        return sum(item.rows_staged for item in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(item.rows_rejected for item in self.files)
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [result for result in self.quality if not result.passed]
+
+
+def read_summary(
+    database: Path, service_code: str, extract_date: str, export_dir: Path
+) -> RunSummary:
+    """The summary of one service's extract, from the tables dbt built."""
+    key = [service_code, extract_date]
+    extract = "where service_code = ? and extract_date = ?::date"
+    with duckdb.connect(str(database), read_only=True) as con:
+        (service_name,) = con.execute(
+            f"select service_name from history.loaded_extracts {extract}", key
+        ).fetchone()
+        files = [
+            FileSummary(*row)
+            for row in con.execute(
+                "select file_name, encoding, rows_read, rows_staged, rows_rejected, "
+                f"extra_columns from audit.load_reconciliation {extract} order by file_name",
+                key,
+            ).fetchall()
+        ]
+        (values_invalid,) = con.execute(
+            f"select count(*) from audit.load_issues {extract} "
+            "and outcome = 'value counted as Invalid'",
+            key,
+        ).fetchone()
+        measures_built, mart_rows = con.execute(
+            f"select count(distinct measure_id), count(*) from marts.measure_breakdown {extract}",
+            key,
+        ).fetchone()
+        cursor = con.execute(f"select * from marts.service_summary {extract}", key)
+        headline = dict(
+            zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True)
+        )
+        quality = [
+            CheckResult(*row)
+            for row in con.execute(
+                "select suite, check_id, field, description, observed_value, threshold, "
+                "passed, recorded, total, population "
+                f"from marts.data_quality_results {extract} order by check_order",
+                key,
+            ).fetchall()
+        ]
+        # each capture field's percent at the service's latest earlier extract
+        previous = con.execute(
+            """
+            select field, arg_max(percent, extract_date)
+            from marts.data_capture
+            where service_code = ? and extract_date < ?::date and percent is not null
+            group by field
+            """,
+            key,
+        ).fetchall()
+    return RunSummary(
+        warehouse=database,
+        service_code=service_code,
+        service_name=service_name,
+        extract_date=extract_date,
+        export_dir=export_dir,
+        files=files,
+        values_invalid=values_invalid,
+        measures_built=measures_built,
+        mart_rows=mart_rows,
+        headline=headline,
+        quality=quality,
+        previous_capture=dict(previous),
+    )
 
 
 def _number(value: Any, decimals: int = 1) -> str:

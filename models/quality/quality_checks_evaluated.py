@@ -1,0 +1,33 @@
+"""The Great Expectations suites of expectations/ (src/dcrs/quality.py), run on the
+export being built through dbt's own connection: one row per check. Data Docs are written
+to the folder the model's configuration names (DCRS_DATA_DOCS_DIR)."""
+
+from pathlib import Path
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # the relations the suites read: refs, so that dbt runs this after them and shows
+    # the lineage (the suites' SQL names them as schema.table)
+    dbt.ref("stg_dcrs__clients")
+    dbt.ref("stg_dcrs__goals")
+    dbt.ref("stg_dcrs__wellbeing_scores")
+    dbt.ref("stg_dcrs__health_trainers")
+    dbt.ref("stg_dcrs__manifests")
+    dbt.ref("stg_dcrs__export_files")
+    dbt.ref("int_code_lists_keyed")
+    dbt.ref("wellbeing_instruments")
+    dbt.ref("data_capture")
+
+    from dcrs.quality import evaluate_checks
+
+    data_docs = dbt.config.get("data_docs_dir")
+    return evaluate_checks(
+        session,
+        expectations_dir=Path(dbt.config.get("expectations_dir")),
+        variables={
+            "bmi_min": dbt.config.get("bmi_min"),
+            "bmi_max": dbt.config.get("bmi_max"),
+        },
+        data_docs_dir=Path(data_docs) if data_docs else None,
+    )

@@ -1,0 +1,66 @@
+"""What a published warehouse already holds: its extracts and the version of its tables.
+
+Marts, audit, history and published tables are dbt incremental models that keep every
+extract loaded, built with ``on_schema_change: fail``: a change to their columns cannot be
+applied to a warehouse built before it. The dbt variable ``warehouse_schema_version``
+names the version the models build, and ``audit.warehouse_schema`` records it in each
+warehouse; a run refuses a warehouse of another version before it does any work, and
+``dcrs rebuild`` replays the kept exports into a new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+# A warehouse built before versions were recorded.
+UNVERSIONED = 1
+
+
+class SchemaMismatch(Exception):
+    """The warehouse's tables are of another version than the models build."""
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    (count,) = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(count)
+
+
+def loaded_extracts(warehouse: Path) -> set[tuple[str, dt.date]]:
+    """The (service_code, extract_date) of every extract in the warehouse."""
+    if not warehouse.exists():
+        return set()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        if not _has_table(con, "history", "loaded_extracts"):
+            return set()
+        rows = con.execute("select service_code, extract_date from history.loaded_extracts")
+        return set(rows.fetchall())
+
+
+def built_schema_version(warehouse: Path) -> int | None:
+    """The version of the warehouse's tables; None when there is no warehouse yet."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        if not _has_table(con, "audit", "warehouse_schema"):
+            return UNVERSIONED
+        (version,) = con.execute(
+            "select max(schema_version) from audit.warehouse_schema"
+        ).fetchone()
+        return int(version)
+
+
+def check_schema_version(warehouse: Path, expected: int) -> None:
+    """Raise SchemaMismatch when the warehouse was built by models of another version."""
+    found = built_schema_version(warehouse)
+    if found is not None and found != expected:
+        raise SchemaMismatch(
+            f"{warehouse}: its tables are of schema version {found}, and the models now "
+            f"build version {expected}. Rebuild it from the exports it was loaded from: "
+            f"dcrs rebuild --inbox FOLDER_OF_EXPORTS --warehouse {warehouse}"
+        )
