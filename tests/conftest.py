@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dcrs.pipeline import dbt_command
+from dcrs.build import dbt_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EXPORT = ROOT / "data" / "sample" / "kc-2010-08-31"
@@ -43,13 +43,20 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def run_dcrs(export: Path, warehouse: Path) -> subprocess.CompletedProcess[str]:
-    """Run `dcrs run` in a fresh process, as a user would."""
+def run_dcrs(
+    export: Path, warehouse: Path, project: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `dcrs run` in a fresh process, as a user would; ``project``: a copy of the dbt
+    project to run instead of the checkout's (DCRS_PROJECT_DIR)."""
+    env = {**os.environ}
+    if project is not None:
+        env["DCRS_PROJECT_DIR"] = str(project)
     return subprocess.run(
         [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse)],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         check=False,
     )
 

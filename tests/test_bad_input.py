@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import shutil
@@ -12,6 +11,7 @@ import duckdb
 import pytest
 from conftest import SAMPLE_EXPORT, run_dcrs
 from exports import read_rows, set_row_count, write_rows
+from filelock import FileLock
 
 
 def digest(path: Path) -> str:
@@ -327,8 +327,7 @@ def test_scores_on_unknown_instruments_are_kept_as_invalid(damaged_rows_run):
 def test_a_second_run_on_the_same_warehouse_waits_its_turn(published):
     """While one run holds the warehouse, another fails at once and changes nothing."""
     before = digest(published)
-    with (published.parent / "dcrs.duckdb.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(published.parent / "dcrs.duckdb.lock"):
         result = run_dcrs(SAMPLE_EXPORT, published)
     assert result.returncode == 5, result.stdout + result.stderr
     assert "another run is building this warehouse" in result.stderr

@@ -9,7 +9,7 @@ import subprocess
 
 from conftest import ROOT
 
-from dcrs.pipeline import dbt_command
+from dcrs.build import dbt_command
 
 
 def test_docs_generate_documents_every_model_and_exposure(sample_warehouse, tmp_path):

@@ -1,7 +1,7 @@
 """The BI side: readers open the published warehouse read-only, as BI tools do, and never
 see a half-built one.
 
-A run builds into ``<warehouse>.building`` and swaps it in with an atomic rename only when
+A run builds in ``.<warehouse>.build/`` and swaps it in with an atomic rename only when
 everything has passed. Here a reader in another process opens the warehouse afresh,
 read-only, again and again (as a BI tool's connection pool does) while runs succeed,
 fail and are killed, and checks that every read shows whole, published extracts: the
@@ -197,11 +197,11 @@ def failing_project(target: Path) -> Path:
 
 
 def kill_mid_build(export: Path, warehouse: Path) -> tuple[int, bool, str]:
-    """Start `dcrs run`, wait until it is building into `<warehouse>.building` and dbt has
+    """Start `dcrs run`, wait until it is building in `.<warehouse>.build/` and dbt has
     built something, then SIGKILL it and its dbt (the whole process group, as when the
-    machine or the job is killed). Returns the exit status, whether the building file was
+    machine or the job is killed). Returns the exit status, whether the build folder was
     there at the kill, and the output."""
-    building = warehouse.with_name(warehouse.name + ".building")
+    building = warehouse.with_name(f".{warehouse.name}.build")
     process = subprocess.Popen(
         [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse)],
         stdout=subprocess.PIPE,
@@ -229,7 +229,7 @@ def kill_mid_build(export: Path, warehouse: Path) -> tuple[int, bool, str]:
             except queue.Empty:
                 continue
             output.append(line)
-            building_models = building_models or "Building models" in line
+            building_models = building_models or "(dbt build)" in line
             # a dbt progress line: "12 of 160 OK created sql table model ..."
             dbt_working = building_models and " of " in line and " OK " in line
         assert dbt_working, "dbt never started building:\n" + "".join(output)
@@ -263,7 +263,7 @@ def runs_under_a_reader(sample_warehouse, tmp_path_factory):
     work = tmp_path_factory.mktemp("readers")
     warehouse = work / "warehouse" / "dcrs.duckdb"
     warehouse.parent.mkdir()
-    building = warehouse.with_name(warehouse.name + ".building")
+    building = warehouse.with_name(f".{warehouse.name}.build")
     shutil.copy(sample_warehouse, warehouse)  # the sample, published by an earlier run
 
     next_month = next_month_export(work / "next-month")
@@ -326,7 +326,7 @@ def runs_under_a_reader(sample_warehouse, tmp_path_factory):
             )
         phase("month after published", lambda: run_dcrs(month_after, warehouse))
         results["building at the end"] = building.exists()
-        results["wal at the end"] = building.with_name(building.name + ".wal").exists()
+        results["wal at the end"] = warehouse.with_name(warehouse.name + ".wal").exists()
         results["digest after next month"] = after_next_month
         time.sleep(1.0)  # a few reads of the final state
     finally:

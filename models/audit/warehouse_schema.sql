@@ -8,9 +8,7 @@ with
 final as (
 
     select
-        {{ var('warehouse_schema_version') }}::integer as schema_version,
-        '{{ invocation_id }}' as built_by_run_id,
-        '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}'::timestamp as built_at
+        {{ var('warehouse_schema_version') }}::integer as schema_version
 
 )
 
