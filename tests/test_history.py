@@ -42,9 +42,10 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], P
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The tables that hold a partition per service and extract."""
     return con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        f"where table_schema in {SCHEMAS} order by all"
+        "select table_schema, table_name from information_schema.columns "
+        f"where table_schema in {SCHEMAS} and column_name = 'extract_date' order by all"
     ).fetchall()
 
 

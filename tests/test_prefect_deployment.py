@@ -164,10 +164,10 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, tmp_path):
     names = {run["name"].rsplit("-", 1)[0] for run in task_runs}
     expected = {
         "load export",
-        "build models",
-        "test models",
-        "check data quality",
-        "publish",
+        "dbt build",
+        "write reports and Parquet files",
+        "summarise",
+        "release",
         "alert",
     }
     assert expected <= names, names
