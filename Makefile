@@ -6,7 +6,11 @@ VENV := .venv
 export DBT_PROFILES_DIR := $(CURDIR)
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lint format sample clean
+# pytest-xdist: tests run in two processes (this machine's cores); session fixtures (the
+# sample's warehouse) are built once in each
+PYTEST := $(VENV)/bin/pytest -n 2
+
+.PHONY: setup run test test-fast lint format sample clean
 
 setup:
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
@@ -19,7 +23,11 @@ run: setup
 	$(VENV)/bin/dcrs run
 
 test: setup
-	$(VENV)/bin/pytest
+	$(PYTEST)
+
+# the developer's loop, under 90 s: unit tests, dbt unit tests, loader tests on small inputs
+test-fast: setup
+	$(PYTEST) -m fast
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scripts flows bench

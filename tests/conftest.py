@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dcrs.build import dbt_command
+from dcrs.build import DATABASE_NAME, dbt_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EXPORT = ROOT / "data" / "sample" / "kc-2010-08-31"
@@ -81,6 +81,32 @@ def run_dbt(warehouse: Path, work: Path, *arguments: str) -> subprocess.Complete
         },
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def empty_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample export loaded and every model built empty (``dbt build --empty``): the
+    relations dbt's unit tests need, in seconds (for the fast tier). The quality checks
+    and what reads them are left out: they read rows, and have no unit tests."""
+    from dcrs.pipeline import load
+
+    folder = tmp_path_factory.mktemp("empty_build")
+    load(SAMPLE_EXPORT, folder, folder / "no-warehouse.duckdb")
+    warehouse = folder / DATABASE_NAME
+    result = run_dbt(
+        warehouse,
+        folder,
+        "build",
+        "--empty",
+        "--exclude-resource-type",
+        "test",
+        "--exclude-resource-type",
+        "unit_test",
+        "--exclude",
+        "quality_checks_evaluated+",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return warehouse
 
 
 @pytest.fixture(scope="session")

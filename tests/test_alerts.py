@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.message import EmailMessage
 
 import pytest
@@ -19,24 +18,9 @@ from dcrs.alerts import (
     compose_quality_alert,
     send,
 )
+from dcrs.summary import CheckResult
 
-try:
-    from dcrs.quality import CheckResult
-except ImportError:  # dcrs.quality is being written elsewhere; same fields, test only
-
-    @dataclass
-    class CheckResult:  # type: ignore[no-redef]
-        suite: str
-        check: str
-        field: str | None
-        description: str
-        observed_value: float | None
-        threshold: float | None
-        passed: bool
-        recorded: int | None = None
-        total: int | None = None
-        population: str | None = None
-
+pytestmark = pytest.mark.fast
 
 SERVICE_NAME = "Kensington and Chelsea Health Trainer Service"
 EXPORT_DIR = "/data/kc-2010-08-31"

@@ -2,7 +2,7 @@
 proof that the data tests standing in for per-row checks can fail.
 
 `dcrs run` builds models and runs every data test on each export; unit tests check the
-SQL itself, so they run here, against a copy of the sample warehouse.
+SQL itself, so they run here (in the fast tier), against the models built empty.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import run_dbt
 
 
@@ -37,9 +38,9 @@ def assert_fails(warehouse: Path, work: Path, selection: tuple[str, ...], *failu
         assert failure in result.stdout, result.stdout
 
 
-def test_dbt_unit_tests_pass(sample_warehouse, tmp_path):
-    warehouse = copy_of(sample_warehouse, tmp_path)
-    result = run_dbt(warehouse, tmp_path, "test", "--select", "test_type:unit")
+@pytest.mark.fast
+def test_dbt_unit_tests_pass(empty_build, tmp_path):
+    result = run_dbt(empty_build, tmp_path, "test", "--select", "test_type:unit")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ERROR=0" in result.stdout
     passed = int(result.stdout.split("PASS=")[1].split()[0])

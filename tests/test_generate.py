@@ -60,6 +60,7 @@ def by_service(exports: list[Path]) -> dict[str, list[Path]]:
     return services
 
 
+@pytest.mark.fast
 def test_layout_and_manifests_agree_with_the_files(exports: list[Path]) -> None:
     assert len(exports) == SERVICES * MONTHS
     extract_dates = [export.name for export in exports]
@@ -82,6 +83,7 @@ def test_layout_and_manifests_agree_with_the_files(exports: list[Path]) -> None:
     assert sum(manifest["row_counts"]["clients.csv"] for manifest in last) == CLIENTS
 
 
+@pytest.mark.fast
 def test_same_seed_same_bytes_other_seed_other_data(exports: list[Path], tmp_path: Path) -> None:
     again = generate(tmp_path / "again", CLIENTS, SERVICES, MONTHS)
     other = generate(tmp_path / "other", CLIENTS, SERVICES, MONTHS, seed=7)
@@ -91,6 +93,7 @@ def test_same_seed_same_bytes_other_seed_other_data(exports: list[Path], tmp_pat
     assert (exports[0] / "clients.csv").read_bytes() != (other[0] / "clients.csv").read_bytes()
 
 
+@pytest.mark.fast
 def test_exports_are_cumulative(exports: list[Path]) -> None:
     for months in by_service(exports).values():
         previous_clients: dict[str, dict[str, str]] = {}
@@ -117,6 +120,7 @@ def test_exports_are_cumulative(exports: list[Path]) -> None:
             previous_clients, previous_goals = clients, goals
 
 
+@pytest.mark.fast
 def test_later_exports_change_a_few_records(exports: list[Path]) -> None:
     first, second = by_service(exports)["S001"][:2]
     old_clients = {row["client_id"]: row for row in rows(first, "clients.csv")}
@@ -141,6 +145,7 @@ def test_later_exports_change_a_few_records(exports: list[Path]) -> None:
         assert date.fromisoformat(first.name) < outcome_on <= date.fromisoformat(second.name)
 
 
+@pytest.mark.fast
 def test_values_follow_the_contract(exports: list[Path]) -> None:
     lists = code_lists()
     for export in exports:
@@ -210,6 +215,7 @@ def test_values_follow_the_contract(exports: list[Path]) -> None:
         assert set(pairs.values()) == {2}, "baseline and follow-up always come as a pair"
 
 
+@pytest.mark.fast
 def test_volumes_are_like_the_scale_reference(exports: list[Path]) -> None:
     """About 2.5 goals and 2 wellbeing score rows per client; eligibility about 95%."""
     manifests = [json.loads((e / MANIFEST_FILE).read_text()) for e in exports[-SERVICES:]]

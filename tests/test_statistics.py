@@ -9,6 +9,8 @@ import duckdb
 import pytest
 from conftest import SHARED, run_dbt
 
+pytestmark = pytest.mark.fast
+
 REFERENCE = SHARED / "reference" / "wilson-phe-indicator-methods.csv"
 
 

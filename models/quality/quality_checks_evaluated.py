@@ -1,6 +1,8 @@
 """The Great Expectations suites of expectations/ (src/dcrs/quality.py), run on the
-export being built through dbt's own connection: one row per check. Data Docs are written
-to the folder the model's configuration names (DCRS_DATA_DOCS_DIR)."""
+export being built through dbt's own connection: one row per check. The suites are read
+from the project that dcrs.settings finds (DCRS_PROJECT_DIR, which `dcrs run` sets, else
+the checkout); Data Docs are written to the folder the model's configuration names
+(DCRS_DATA_DOCS_DIR)."""
 
 from pathlib import Path
 
@@ -20,11 +22,12 @@ def model(dbt, session):
     dbt.ref("data_capture")
 
     from dcrs.quality import evaluate_checks
+    from dcrs.settings import project_dir
 
     data_docs = dbt.config.get("data_docs_dir")
     return evaluate_checks(
         session,
-        expectations_dir=Path(dbt.config.get("expectations_dir")),
+        expectations_dir=project_dir() / "expectations",
         variables={
             "bmi_min": dbt.config.get("bmi_min"),
             "bmi_max": dbt.config.get("bmi_max"),

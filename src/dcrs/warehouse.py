@@ -43,10 +43,13 @@ def loaded_extracts(warehouse: Path) -> set[tuple[str, dt.date]]:
 
 
 def built_schema_version(warehouse: Path) -> int | None:
-    """The version of the warehouse's tables; None when there is no warehouse yet."""
+    """The version of the warehouse's tables; None when there is no warehouse yet (no
+    file, or a file with no extract loaded)."""
     if not warehouse.exists():
         return None
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        if not _has_table(con, "history", "loaded_extracts"):
+            return None
         if not _has_table(con, "audit", "warehouse_schema"):
             return UNVERSIONED
         (version,) = con.execute(
