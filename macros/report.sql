@@ -167,21 +167,21 @@ figures as (
     select
         summary.*,
         london_ratios.php_to_client_ratio as london_php_to_client_ratio,
-        most_deprived.england_percent as england_most_deprived_percent,
-        goals_achieved.england_percent as england_goals_achieved_percent
+        england_most_deprived.england_percent as england_most_deprived_percent,
+        england_goals_achieved.england_percent as england_goals_achieved_percent
     from summary
     left join london_ratios
         on
             summary.service_code = london_ratios.service_code
             and summary.extract_date = london_ratios.extract_date
-    left join england_references as most_deprived
-        on most_deprived.card_id = 'most_deprived'
-    left join england_references as goals_achieved
-        on goals_achieved.card_id = 'goals_achieved'
+    left join england_references as england_most_deprived
+        on england_most_deprived.card_id = 'most_deprived'
+    left join england_references as england_goals_achieved
+        on england_goals_achieved.card_id = 'goals_achieved'
 
 ),
 
-clients_registered as (
+clients_registered_card as (
 
     select
         service_code,
@@ -208,7 +208,7 @@ clients_registered as (
 
 ),
 
-clients_per_wte as (
+clients_per_wte_card as (
 
     select
         service_code,
@@ -237,7 +237,7 @@ clients_per_wte as (
 
 ),
 
-php_ratio as (
+php_ratio_card as (
 
     select
         service_code,
@@ -255,7 +255,7 @@ php_ratio as (
 
 ),
 
-target_wards as (
+target_wards_card as (
 
     select
         service_code,
@@ -283,7 +283,7 @@ target_wards as (
 
 ),
 
-most_deprived as (
+most_deprived_card as (
 
     select
         service_code,
@@ -302,7 +302,7 @@ most_deprived as (
 
 ),
 
-goals_achieved as (
+goals_achieved_card as (
 
     select
         service_code,
@@ -324,17 +324,17 @@ goals_achieved as (
 
 cards as (
 
-    select * from clients_registered
+    select * from clients_registered_card
     union all by name
-    select * from clients_per_wte
+    select * from clients_per_wte_card
     union all by name
-    select * from php_ratio
+    select * from php_ratio_card
     union all by name
-    select * from target_wards
+    select * from target_wards_card
     union all by name
-    select * from most_deprived
+    select * from most_deprived_card
     union all by name
-    select * from goals_achieved
+    select * from goals_achieved_card
 
 ),
 
