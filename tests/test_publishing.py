@@ -32,6 +32,17 @@ PUBLISHED_TABLES = {
     "suppression_log",
     "data_quality_results",
 }
+# views over the published tables, for report-published.html (models/published/report)
+PUBLISHED_REPORT_VIEWS = {
+    "report_extracts",
+    "report_headlines",
+    "report_measures",
+    "report_measure_categories",
+    "report_data_capture",
+    "report_capture_trend",
+    "report_london_comparison",
+    "report_disclosure_rule",
+}
 
 SUMMARY_COUNTS = [
     "clients_registered",
@@ -118,9 +129,11 @@ def gender(database: Path) -> dict[str, tuple]:
 def test_published_schema_holds_exactly_the_published_tables(sample_warehouse):
     tables = fetch(
         sample_warehouse,
-        "select table_name from information_schema.tables where table_schema = 'published'",
+        "select table_name, table_type from information_schema.tables "
+        "where table_schema = 'published'",
     )
-    assert {name for (name,) in tables} == PUBLISHED_TABLES
+    assert {name for name, kind in tables if kind == "BASE TABLE"} == PUBLISHED_TABLES
+    assert {name for name, kind in tables if kind == "VIEW"} == PUBLISHED_REPORT_VIEWS
 
 
 def test_no_published_count_lies_in_1_to_7(sample_warehouse):
@@ -483,6 +496,7 @@ def test_published_models_are_built_only_from_marts(strict_vars_run):
         for node_id, node in nodes.items()
         if node["resource_type"] == "model"
         and node["original_file_path"].startswith("models/published/")
+        and not node["original_file_path"].startswith("models/published/report/")
     ]
     assert len(published) == 7
     # the one staged model allowed: the manifest of the export being loaded (service code,
@@ -497,6 +511,44 @@ def test_published_models_are_built_only_from_marts(strict_vars_run):
             )
     cells = nodes["model.dcrs.published_count_cells"]
     assert cells["config"]["materialized"] == "ephemeral"
+
+
+def test_published_report_models_read_only_published_tables(strict_vars_run):
+    """The published report's models read the published tables and the reference seeds,
+    never the marts (nor the staged manifest): nothing on report-published.html can come
+    from an exact count."""
+    _, target = strict_vars_run
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    report = {
+        node_id: node
+        for node_id, node in nodes.items()
+        if node["resource_type"] == "model"
+        and node["original_file_path"].startswith("models/published/report/")
+    }
+    assert {node["alias"] for node in report.values()} == PUBLISHED_REPORT_VIEWS
+    for node_id, node in report.items():
+        assert node["config"]["materialized"] == "view", node_id
+        for parent in node["depends_on"]["nodes"]:
+            if parent.startswith("seed."):
+                continue
+            assert nodes[parent]["original_file_path"].startswith("models/published/"), (
+                node_id,
+                parent,
+            )
+            assert parent != "model.dcrs.published_count_cells", (node_id, parent)
+
+
+def test_published_report_states_the_rule_of_the_vars(sample_warehouse, strict_vars_run, tmp_path):
+    """The rule the published report states is the dbt vars', read from the warehouse."""
+    from dcrs.report import write_report
+
+    warehouse, _ = strict_vars_run
+    assert fetch(sample_warehouse, "select * from published.report_disclosure_rule") == [(7, 5)]
+    assert fetch(warehouse, "select * from published.report_disclosure_rule") == [(10, 10)]
+    page = write_report(warehouse, tmp_path / "report.html", published=True).read_text()
+    assert "Counts of 1 to 10 are suppressed" in page
+    assert "rounded to the nearest 10 (0 stays 0)" in page
+    assert "Counts of 1 to 7" not in page
 
 
 # --- nothing identifying ----------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from dcrs.report import ReportError, control, write_report
+from dcrs.report import ReportError, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -396,10 +396,12 @@ def _exact_counts(warehouse: Path) -> set[int]:
 def test_report_names_service_extract_and_when_it_was_made(report_page: str) -> None:
     text = text_of(report_page)
     assert "Kensington and Chelsea Health Trainer Service" in text
-    assert "Extract date 31 August 2010" in text
-    assert "Export kc-2010-08-31" in text
-    assert "12 March 2010 to 31 August 2010 (6 months)" in text
-    assert re.search(r"Report made \d{1,2} \w+ \d{4} at \d\d:\d\d", text)
+    # service and extract identify the export (the folder it was read from is not shown)
+    assert re.search(
+        r"Extract date 31 August 2010 Period 12 March 2010 to 31 August 2010 \(6 months\) "
+        r"Report made \d{1,2} \w+ \d{4} at \d\d:\d\d",
+        text,
+    )
     assert "Exact counts, for the service's own use" in text
     assert "@media print" in report_page and "break-before: page" in report_page
 
@@ -515,31 +517,52 @@ def test_data_capture_with_threshold_result_and_trend(report_page: str) -> None:
     assert "Aug 2010: 57.8%" in spark.group(0)
 
 
+def capture_at(months: int, fewer: int, published: bool) -> str:
+    """SQL adding a copy of the reported extract's data capture, ``months`` from it, with
+    ``fewer`` clients in every field's population and ``fewer`` + ``fewer`` // 10 fewer
+    recorded; published: the copy as published.data_capture would hold it (controlled
+    counts, 1 to 7 suppressed, others rounded to 5, and the percent from them)."""
+    recorded, total = "(recorded - ? - ? // 10)", "(total - ?)"
+    if published:
+        recorded, total = (
+            f"case when {count} = 0 then 0 when {count} > 7 then ({count} * 2 + 5) // 10 * 5 end"
+            for count in (recorded, total)
+        )
+    schema = "published" if published else "marts"
+    return f"""
+        insert into {schema}.data_capture
+        select
+            service_code, extract_date, field, field_order, population, recorded, total,
+            100.0 * recorded / nullif(total, 0), threshold_percent,
+            coalesce(100.0 * recorded / nullif(total, 0) >= threshold_percent, true)
+        from (
+            select
+                service_code, (extract_date + to_months({months}))::date as extract_date,
+                field, field_order, population, threshold_percent,
+                {recorded} as recorded, {total} as total
+            from marts.data_capture
+            where extract_date = (select max(extract_date) from marts.service_summary)
+        )
+        """.replace("?", str(fewer))
+
+
 def test_capture_trend_across_extracts(sample_warehouse: Path, tmp_path: Path) -> None:
-    """Earlier extracts' results in marts.data_quality_results (one set per extract): those
-    up to the extract reported, in date order; later extracts are left out."""
+    """Earlier extracts in data_capture (marts and published keep every extract): those up
+    to the extract reported, in date order; later extracts are left out. The published
+    trend comes from published.data_capture alone: controlled counts, and percents from
+    them."""
     warehouse = tmp_path / "dcrs.duckdb"
     shutil.copyfile(sample_warehouse, warehouse)
+    published = has_published_schema(warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        (reported,) = con.execute("select max(extract_date) from marts.service_summary").fetchone()
         for months, fewer in (
             (-2, 20),  # June
             (-1, 10),  # July
             (1, 0),  # September: after the extract reported, left out
         ):
-            con.execute(
-                """
-                insert into marts.data_quality_results
-                select
-                    service_code, (extract_date + to_months(?::integer))::date, suite,
-                    check_id, field, description, population, recorded - ? - ? // 10,
-                    total - ?, 100.0 * (recorded - ? - ? // 10) / (total - ?), threshold,
-                    passed
-                from marts.data_quality_results
-                where suite = 'data_capture' and extract_date = ?
-                """,
-                [months, fewer, fewer, fewer, fewer, fewer, fewer, reported],
-            )
+            if published:
+                con.execute(capture_at(months, fewer, published=True))
+            con.execute(capture_at(months, fewer, published=False))
     page = write_report(warehouse, tmp_path / "report.html").read_text(encoding="utf-8")
     section = page[page.index('id="data-capture"') : page.index('id="london"')]
     assert "from 30 June 2010 to 31 August 2010 (3 extracts)" in text_of(section)
@@ -549,11 +572,11 @@ def test_capture_trend_across_extracts(sample_warehouse: Path, tmp_path: Path) -
     assert spark is not None
     assert "Jun 2010: 46.9%; Jul 2010: 52.8%; Aug 2010: 57.8%" in spark.group(0)
     assert spark.group(0).count("<path") == 1 and spark.group(0).count("<circle") == 3
-    if has_published_schema(warehouse):
-        # the history has no published table: its counts are controlled for the page
-        # (67 of 116 -> 65 of 115; 56 of 106 -> 55 of 105; 45 of 96 -> 45 of 95)
-        published = write_report(warehouse, tmp_path / "published.html", published=True)
-        section = published.read_text(encoding="utf-8")
+    if published:
+        # the controlled counts: 67 of 116 -> 65 of 115; 56 of 106 -> 55 of 105;
+        # 45 of 96 -> 45 of 95
+        out = write_report(warehouse, tmp_path / "published.html", published=True)
+        section = out.read_text(encoding="utf-8")
         section = section[section.index('id="data-capture"') : section.index('id="london"')]
         assert "Jun 2010: 47.4%; Jul 2010: 52.4%; Aug 2010: 56.5%" in section
         assert "65 of 115 56.5% 95% below 52.4%" in text_of(section)
@@ -583,17 +606,62 @@ def test_unknown_service_or_extract_is_an_error(sample_warehouse: Path, tmp_path
     assert "31 August 2010" in written.read_text(encoding="utf-8")
 
 
-def test_disclosure_rule() -> None:
-    assert [control(value, 7, 5) for value in (0, 1, 7, 8, 12, 13, 116, None)] == [
-        0,
-        None,
-        None,
-        10,
-        10,
-        15,
-        115,
-        None,
-    ]
+def test_headline_verdicts_follow_the_targets(sample_warehouse: Path, tmp_path: Path) -> None:
+    """The cards' verdicts are the report models', from the targets in the marts: with a
+    year-one target of 200 clients (232 projected; 37.0 per WTE, 43.0 projected) and a
+    target-ward target of 60% (64.9% of clients with a ward recorded), the three cards with
+    a target say it is met."""
+    warehouse = tmp_path / "dcrs.duckdb"
+    shutil.copyfile(sample_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.service_summary set year_one_client_target = 200, "
+            "target_clients_per_wte = 200 / total_wte, target_ward_percent_target = 60"
+        )
+    page = write_report(warehouse, tmp_path / "report.html").read_text(encoding="utf-8")
+    text = text_of(page)
+    headline = text[text.index("1 Headline figures") : text.index("2 The measures, beside")]
+    assert "against a year-one target of 200. On course for the target" in headline
+    assert "the year-one target asks for 37.0. On course for the target" in headline
+    assert "Target: 60%. Target met" in headline
+    assert "short" not in headline and "of the target" not in headline
+    assert "below" not in headline.lower()
+    assert page.count('<div class="card card-met">') == 3
+    assert "against a target of 60%." in text[text.index("Table 7.1.8") :]
+
+
+def test_reports_read_only_their_own_schema(sample_warehouse: Path, tmp_path: Path) -> None:
+    """The report reads its report models and nothing else: the service's own with every
+    schema but marts and reference dropped (staging among them, and the quality results
+    in marts), the published one with every schema but published and reference dropped.
+    Each page is as before."""
+    made = r"\d{1,2} \w+ \d{4} at \d\d:\d\d \w*"
+    compared = 0
+    for published, keep in ((False, "marts"), (True, "published")):
+        if published and not has_published_schema(sample_warehouse):
+            continue
+        warehouse = tmp_path / keep / sample_warehouse.name
+        warehouse.parent.mkdir()
+        shutil.copyfile(sample_warehouse, warehouse)
+        before = write_report(warehouse, tmp_path / keep / "before.html", published)
+        with duckdb.connect(str(warehouse)) as con:
+            schemas = con.execute(
+                "select schema_name from information_schema.schemata "
+                "where catalog_name = current_database() and schema_name not in "
+                "('main', 'information_schema', 'pg_catalog', 'reference', ?)",
+                [keep],
+            ).fetchall()
+            assert len(schemas) >= 5, schemas
+            for (schema,) in schemas:
+                con.execute(f"drop schema {schema} cascade")
+            con.execute("drop table if exists marts.data_quality_results")
+        after = write_report(warehouse, tmp_path / keep / "after.html", published)
+        before_text, after_text = (
+            re.sub(made, "", path.read_text(encoding="utf-8")) for path in (before, after)
+        )
+        assert after_text == before_text, keep
+        compared += 1
+    assert compared
 
 
 # ---------------------------------------------------------------------------------------
@@ -683,6 +751,9 @@ def test_published_variant(published_warehouse: Path, tmp_path: Path) -> None:
     assert "Published version: disclosure controlled." in text
     assert "Counts of 1 to 7 are suppressed and shown as *" in text
     assert "Exact counts" not in text
+    # the date of the first registration is one client's: not published
+    assert "Period 6 months to 31 August 2010" in text
+    assert "12 March 2010" not in text
     assert len(parse(page).charts) == 21
     assert_self_contained(page)
     # 4 clients declined to give their age: suppressed, with no percent or interval;

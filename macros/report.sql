@@ -1,0 +1,892 @@
+{#- The report models: everything the monthly HTML report (src/dcrs/report.py, the
+    templates in src/dcrs/templates) shows, so that the page only formats it. Each macro
+    builds one model from the tables it is given: the marts for the service's own report
+    (models/marts/report) and the published tables for the published one
+    (models/published/report). Both variants derive every figure and verdict the same way,
+    and the published one never reads an exact count. -#}
+
+
+{#- One row per service and extract: who and when the report is for, the note under the
+    headline cards, and the span of the data-capture trend. `published` drops the date of
+    the first registration (one client's; published.service_summary leaves it out). -#}
+{% macro report_extracts(service_summary, data_capture, published=false) -%}
+with
+
+summary as (
+
+    select * from {{ service_summary }}
+
+),
+
+capture as (
+
+    select * from {{ data_capture }}
+
+),
+
+capture_span as (
+
+    -- the data-capture trend shows every extract loaded up to the one reported
+    select
+        summary.service_code,
+        summary.extract_date,
+        min(capture.extract_date) as first_capture_extract_date,
+        count(distinct capture.extract_date) as capture_extracts
+    from summary
+    inner join capture
+        on
+            summary.service_code = capture.service_code
+            and summary.extract_date >= capture.extract_date
+    group by summary.service_code, summary.extract_date
+
+),
+
+capture_results as (
+
+    select
+        service_code,
+        extract_date,
+        count(*) as capture_fields,
+        count(*) filter (where not meets_threshold) as capture_fields_below
+    from capture
+    group by service_code, extract_date
+
+),
+
+final as (
+
+    select
+        summary.service_code,
+        summary.extract_date,
+        coalesce(summary.service_name, summary.service_code) as service_name,
+        regexp_replace(
+            coalesce(summary.service_name, summary.service_code),
+            ' Health Trainer [Ss]ervice$',
+            ''
+        ) as short_service_name,
+        {% if published -%}
+            null::date as first_registration_date,
+        {%- else -%}
+            summary.first_registration_date,
+        {%- endif %}
+        summary.months_of_operation,
+        summary.women,
+        summary.men,
+        summary.eligible_clients,
+        coalesce(capture_span.first_capture_extract_date, summary.extract_date)
+            as first_capture_extract_date,
+        coalesce(capture_span.capture_extracts, 1) as capture_extracts,
+        coalesce(capture_results.capture_fields, 0) as capture_fields,
+        coalesce(capture_results.capture_fields_below, 0) as capture_fields_below
+    from summary
+    left join capture_span
+        on
+            summary.service_code = capture_span.service_code
+            and summary.extract_date = capture_span.extract_date
+    left join capture_results
+        on
+            summary.service_code = capture_results.service_code
+            and summary.extract_date = capture_results.extract_date
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, extract and headline card: the card's figure, the target or
+    reference it is set against (the year-one target, England or the London services),
+    the 12-month projection, whether the service is on course (met / below), the gauge's
+    scale, and the counts its sentence quotes. -#}
+{% macro report_headlines(service_summary, london_comparison) -%}
+with
+
+summary as (
+
+    select * from {{ service_summary }}
+
+),
+
+london as (
+
+    select * from {{ london_comparison }}
+
+),
+
+benchmarks as (
+
+    select * from {{ ref('benchmarks') }}
+
+),
+
+card_categories as (
+
+    -- the categories whose England benchmarks add up to a card's reference
+    select *
+    from (
+        values
+        ('most_deprived', 'deprivation_quintile', 'Q1 - Most deprived'),
+        ('most_deprived', 'deprivation_quintile', 'Q2'),
+        ('goals_achieved', 'goal_outcome', 'Achieved'),
+        ('goals_achieved', 'goal_outcome', 'Part Achieved')
+    ) as card_categories (card_id, measure_id, category)
+
+),
+
+england_references as (
+
+    -- only where every category of the card has a benchmark
+    select
+        card_categories.card_id,
+        case
+            when count(benchmarks.benchmark_percent) = count(*)
+                then sum(benchmarks.benchmark_percent)
+        end as england_percent
+    from card_categories
+    left join benchmarks
+        on
+            card_categories.measure_id = benchmarks.measure_id
+            and card_categories.category = benchmarks.category
+    group by card_categories.card_id
+
+),
+
+london_ratios as (
+
+    select
+        service_code,
+        extract_date,
+        london_services as php_to_client_ratio
+    from london
+    where figure_id = 'php_to_client_ratio'
+
+),
+
+figures as (
+
+    select
+        summary.*,
+        london_ratios.php_to_client_ratio as london_php_to_client_ratio,
+        england_most_deprived.england_percent as england_most_deprived_percent,
+        england_goals_achieved.england_percent as england_goals_achieved_percent
+    from summary
+    left join london_ratios
+        on
+            summary.service_code = london_ratios.service_code
+            and summary.extract_date = london_ratios.extract_date
+    left join england_references as england_most_deprived
+        on england_most_deprived.card_id = 'most_deprived'
+    left join england_references as england_goals_achieved
+        on england_goals_achieved.card_id = 'goals_achieved'
+
+),
+
+clients_registered_card as (
+
+    select
+        service_code,
+        extract_date,
+        'clients_registered' as card_id,
+        1 as card_order,
+        'Clients registered' as label,
+        clients_registered::double as value,
+        year_one_client_target::double as reference_value,
+        'target' as reference_name,
+        projected_clients_12_months as projected_value,
+        case
+            when projected_clients_12_months is null or coalesce(year_one_client_target, 0) = 0
+                then null
+            when projected_clients_12_months >= year_one_client_target then 'met'
+            else 'below'
+        end as status,
+        100.0 * projected_clients_12_months / nullif(year_one_client_target, 0)
+            as projected_percent_of_target,
+        clients_registered::double as gauge_value,
+        greatest(year_one_client_target, projected_clients_12_months) * 1.05 as gauge_max,
+        months_of_operation
+    from figures
+
+),
+
+clients_per_wte_card as (
+
+    select
+        service_code,
+        extract_date,
+        'clients_per_wte' as card_id,
+        2 as card_order,
+        'Clients per WTE health trainer' as label,
+        clients_per_wte as value,
+        target_clients_per_wte as reference_value,
+        'target' as reference_name,
+        projected_clients_per_wte_12_months as projected_value,
+        case
+            when
+                projected_clients_per_wte_12_months is null
+                or coalesce(target_clients_per_wte, 0) = 0
+                then null
+            when projected_clients_per_wte_12_months >= target_clients_per_wte then 'met'
+            else 'below'
+        end as status,
+        clients_per_wte as gauge_value,
+        greatest(target_clients_per_wte, projected_clients_per_wte_12_months) * 1.05
+            as gauge_max,
+        health_trainers_in_post,
+        total_wte
+    from figures
+
+),
+
+php_ratio_card as (
+
+    select
+        service_code,
+        extract_date,
+        'php_to_client_ratio' as card_id,
+        3 as card_order,
+        'Personal Health Plan to client ratio' as label,
+        php_to_client_ratio as value,
+        london_php_to_client_ratio as reference_value,
+        'London services' as reference_name,
+        clients_with_php as numerator,
+        clients_registered as denominator,
+        phps_per_wte
+    from figures
+
+),
+
+target_wards_card as (
+
+    select
+        service_code,
+        extract_date,
+        'target_wards' as card_id,
+        4 as card_order,
+        'Clients from target wards' as label,
+        target_ward_percent_of_all as value,
+        target_ward_percent_target::double as reference_value,
+        'target' as reference_name,
+        case
+            when target_ward_percent_of_recorded is null or target_ward_percent_target is null
+                then null
+            when target_ward_percent_of_recorded >= target_ward_percent_target then 'met'
+            else 'below'
+        end as status,
+        target_ward_percent_target - target_ward_percent_of_recorded as points_below_target,
+        target_ward_percent_of_recorded as gauge_value,
+        100.0 as gauge_max,
+        clients_in_target_wards as numerator,
+        clients_registered as denominator,
+        target_ward_percent_of_recorded as percent_of_recorded,
+        clients_with_ward_recorded
+    from figures
+
+),
+
+most_deprived_card as (
+
+    select
+        service_code,
+        extract_date,
+        'most_deprived' as card_id,
+        5 as card_order,
+        'Clients from the two most deprived quintiles' as label,
+        most_deprived_two_quintiles_percent as value,
+        england_most_deprived_percent as reference_value,
+        'England' as reference_name,
+        most_deprived_two_quintiles_percent as gauge_value,
+        100.0 as gauge_max,
+        clients_in_two_most_deprived_quintiles as numerator,
+        clients_registered as denominator
+    from figures
+
+),
+
+goals_achieved_card as (
+
+    select
+        service_code,
+        extract_date,
+        'goals_achieved' as card_id,
+        6 as card_order,
+        'Goals achieved or part achieved' as label,
+        goals_achieved_or_part_percent as value,
+        england_goals_achieved_percent as reference_value,
+        'England' as reference_name,
+        goals_achieved_or_part_percent as gauge_value,
+        100.0 as gauge_max,
+        goals_achieved_or_part as numerator,
+        goals_with_outcome as denominator,
+        goals_set
+    from figures
+
+),
+
+cards as (
+
+    select * from clients_registered_card
+    union all by name
+    select * from clients_per_wte_card
+    union all by name
+    select * from php_ratio_card
+    union all by name
+    select * from target_wards_card
+    union all by name
+    select * from most_deprived_card
+    union all by name
+    select * from goals_achieved_card
+
+),
+
+final as (
+
+    select
+        service_code,
+        extract_date,
+        card_id,
+        card_order,
+        label,
+        value,
+        numerator,
+        denominator,
+        reference_value,
+        reference_name,
+        projected_value,
+        status,
+        projected_percent_of_target,
+        points_below_target,
+        gauge_value,
+        -- a gauge beside each verdict, and beside each figure set against England
+        case
+            when gauge_max <= 0 then null
+            when status is not null then gauge_max
+            when
+                reference_name = 'England'
+                and reference_value is not null
+                and gauge_value is not null
+                then gauge_max
+        end as gauge_max,
+        months_of_operation,
+        health_trainers_in_post,
+        total_wte,
+        phps_per_wte,
+        percent_of_recorded,
+        clients_with_ward_recorded,
+        goals_set
+    from cards
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, extract, measure and category: measure_breakdown as the report
+    prints it, with whether the category is charted (not excluded from the denominator),
+    suppressed (published only) or one of the service's target wards. -#}
+{% macro report_measure_categories(measure_breakdown, published=false) -%}
+with
+
+breakdown as (
+
+    select * from {{ measure_breakdown }}
+
+),
+
+measure_categories as (
+
+    select * from {{ ref('measure_categories') }}
+
+),
+
+target_wards as (
+
+    select * from {{ ref('service_target_wards') }}
+
+),
+
+final as (
+
+    select
+        breakdown.service_code,
+        breakdown.extract_date,
+        breakdown.measure_id,
+        breakdown.category,
+        breakdown.category_order,
+        breakdown.n,
+        breakdown.denominator,
+        breakdown.percent,
+        breakdown.ci_lower,
+        breakdown.ci_upper,
+        breakdown.benchmark_name,
+        breakdown.benchmark_percent,
+        breakdown.comparison,
+        {% if published -%}
+            breakdown.is_suppressed,
+        {%- else -%}
+            false as is_suppressed,
+        {%- endif %}
+        -- postcode districts, wards and months come from the data and are all counted
+        coalesce(measure_categories.excluded_from_denominator, false) as is_excluded,
+        -- a target ward is named as the service's configuration spells it (int_wards_named)
+        target_wards.ward is not null as is_target_ward
+    from breakdown
+    left join measure_categories
+        on
+            breakdown.measure_id = measure_categories.measure_id
+            and breakdown.category = measure_categories.category
+    left join target_wards
+        on
+            breakdown.service_code = target_wards.service_code
+            and breakdown.category = target_wards.ward
+            and breakdown.measure_id = 'ward'
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, extract and measure (the measures seed, in order): what the
+    measure's section says about it. The benchmark as a sentence names it, how many
+    categories are significantly higher or lower, which finding the section states, the
+    most common category, and the chart's scale. Built from the measure's categories
+    (report_measure_categories), so that exact and published agree in kind. -#}
+{% macro report_measures(measure_categories) -%}
+with
+
+categories as (
+
+    select * from {{ measure_categories }}
+
+),
+
+measures as (
+
+    select * from {{ ref('measures') }}
+
+),
+
+benchmarks as (
+
+    select * from {{ ref('benchmarks') }}
+
+),
+
+chart_scales as (
+
+    -- the percent axis: the smallest of these maxima that holds every value charted
+    select *
+    from (
+        values (10, 2), (20, 5), (30, 10), (40, 10), (50, 10), (60, 20), (80, 20), (100, 25)
+    ) as chart_scales (axis_max, axis_step)
+
+),
+
+benchmark_sources as (
+
+    select
+        measure_id,
+        min(period) as benchmark_source
+    from benchmarks
+    group by measure_id
+
+),
+
+extracts as (
+
+    select distinct
+        service_code,
+        extract_date
+    from categories
+
+),
+
+category_counts as (
+
+    -- charted categories are those in the denominator
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        first(benchmark_name order by category_order) filter (
+            where benchmark_name is not null
+        ) as category_benchmark_name,
+        count(*) filter (where not is_excluded) as charted_categories,
+        max(denominator) filter (where not is_excluded) as denominator,
+        count(*) filter (where comparison = 'higher') as higher_count,
+        count(*) filter (where comparison = 'lower') as lower_count,
+        count(*) filter (where not is_excluded and comparison = 'similar') as similar_count,
+        count(*) filter (
+            where not is_excluded and benchmark_percent is null
+        ) as unbenchmarked_count,
+        count(*) filter (where not is_excluded and comparison is not null) as compared_count,
+        count(*) filter (
+            where not is_excluded and (percent is not null or is_suppressed)
+        ) as shown_count,
+        greatest(
+            max(percent) filter (where not is_excluded),
+            max(ci_upper) filter (where not is_excluded),
+            max(benchmark_percent) filter (where not is_excluded)
+        ) as highest_charted_percent
+    from categories
+    group by service_code, extract_date, measure_id
+
+),
+
+most_common as (
+
+    -- the charted category with the highest percent shown (the first in order on a tie)
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        category as most_common_category,
+        n as most_common_n,
+        percent as most_common_percent
+    from categories
+    where not is_excluded and not is_suppressed and percent is not null
+    qualify row_number() over (
+        partition by service_code, extract_date, measure_id
+        order by percent desc, category_order asc
+    ) = 1
+
+),
+
+chart_axes as (
+
+    select
+        category_counts.service_code,
+        category_counts.extract_date,
+        category_counts.measure_id,
+        min(chart_scales.axis_max) as axis_max,
+        arg_min(chart_scales.axis_step, chart_scales.axis_max) as axis_step
+    from category_counts
+    inner join chart_scales
+        on coalesce(category_counts.highest_charted_percent, 0) <= chart_scales.axis_max
+    group by
+        category_counts.service_code,
+        category_counts.extract_date,
+        category_counts.measure_id
+
+),
+
+described as (
+
+    select
+        extracts.service_code,
+        extracts.extract_date,
+        measures.measure_id,
+        measures.measure_order,
+        measures.report_table,
+        measures.title,
+        measures.population,
+        case when measures.unit = 'goal' then 'goals' else 'clients' end as unit_plural,
+        coalesce(measures.benchmark_name, category_counts.category_benchmark_name)
+            as benchmark_name,
+        benchmark_sources.benchmark_source,
+        coalesce(category_counts.charted_categories, 0) as charted_categories,
+        category_counts.denominator,
+        -- suppressed: the published denominator is null only when it is 1 to the threshold
+        coalesce(
+            category_counts.charted_categories > 0 and category_counts.denominator is null,
+            false
+        ) as is_denominator_suppressed,
+        coalesce(category_counts.higher_count, 0) as higher_count,
+        coalesce(category_counts.lower_count, 0) as lower_count,
+        coalesce(category_counts.similar_count, 0) as similar_count,
+        coalesce(category_counts.unbenchmarked_count, 0) as unbenchmarked_count,
+        coalesce(category_counts.compared_count, 0) as compared_count,
+        coalesce(category_counts.shown_count, 0) as shown_count,
+        most_common.most_common_category,
+        most_common.most_common_n,
+        most_common.most_common_percent,
+        coalesce(chart_axes.axis_max, 10) as axis_max,
+        coalesce(chart_axes.axis_step, 2) as axis_step
+    from extracts
+    cross join measures
+    left join category_counts
+        on
+            extracts.service_code = category_counts.service_code
+            and extracts.extract_date = category_counts.extract_date
+            and measures.measure_id = category_counts.measure_id
+    left join benchmark_sources
+        on measures.measure_id = benchmark_sources.measure_id
+    left join most_common
+        on
+            extracts.service_code = most_common.service_code
+            and extracts.extract_date = most_common.extract_date
+            and measures.measure_id = most_common.measure_id
+    left join chart_axes
+        on
+            extracts.service_code = chart_axes.service_code
+            and extracts.extract_date = chart_axes.extract_date
+            and measures.measure_id = chart_axes.measure_id
+
+),
+
+final as (
+
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        measure_order,
+        report_table,
+        title,
+        population,
+        unit_plural,
+        benchmark_name,
+        -- the benchmark in a sentence, and as a column heading
+        case
+            when benchmark_name = 'England' then 'England'
+            when benchmark_name like '%population' then 'the borough population'
+            else benchmark_name
+        end as benchmark_label,
+        case
+            when benchmark_name like '%population' then 'Borough'
+            else benchmark_name
+        end as benchmark_heading,
+        benchmark_source,
+        charted_categories,
+        denominator,
+        is_denominator_suppressed,
+        higher_count,
+        lower_count,
+        similar_count,
+        unbenchmarked_count,
+        case
+            when is_denominator_suppressed then 'too_few_to_publish'
+            when shown_count = 0 then 'none_yet'
+            when benchmark_name is not null and compared_count > 0 and higher_count + lower_count > 0
+                then 'differences'
+            when benchmark_name is not null and compared_count > 0 then 'no_differences'
+            when most_common_category is null then 'all_suppressed'
+            else 'most_common'
+        end as finding,
+        most_common_category,
+        most_common_n,
+        most_common_percent,
+        axis_max,
+        axis_step
+    from described
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, extract and data-capture field: the field's capture beside its
+    standard, its label, the percent at the latest earlier extract, and the floor of its
+    trend's scale. -#}
+{% macro report_data_capture(data_capture) -%}
+with
+
+capture as (
+
+    select * from {{ data_capture }}
+
+),
+
+fields as (
+
+    select * from {{ ref('data_capture_fields') }}
+
+),
+
+earlier as (
+
+    -- the field at the latest extract before the one reported
+    select
+        reported.service_code,
+        reported.extract_date,
+        reported.field,
+        previous.percent as previous_percent
+    from capture as reported
+    inner join capture as previous
+        on
+            reported.service_code = previous.service_code
+            and reported.field = previous.field
+            and reported.extract_date > previous.extract_date
+    qualify row_number() over (
+        partition by reported.service_code, reported.extract_date, reported.field
+        order by previous.extract_date desc
+    ) = 1
+
+),
+
+lowest as (
+
+    -- the lowest percent of the trend (every extract up to the one reported)
+    select
+        reported.service_code,
+        reported.extract_date,
+        reported.field,
+        min(trend.percent) as lowest_percent
+    from capture as reported
+    inner join capture as trend
+        on
+            reported.service_code = trend.service_code
+            and reported.field = trend.field
+            and reported.extract_date >= trend.extract_date
+    group by reported.service_code, reported.extract_date, reported.field
+
+),
+
+final as (
+
+    select
+        capture.service_code,
+        capture.extract_date,
+        capture.field,
+        capture.field_order,
+        coalesce(fields.label, capture.field) as label,
+        capture.population,
+        capture.recorded,
+        capture.total,
+        capture.percent,
+        capture.threshold_percent,
+        capture.meets_threshold,
+        earlier.service_code is not null as has_earlier_extract,
+        earlier.previous_percent,
+        -- the trend's scale runs to 100% from a round number below its lowest value and
+        -- the standard, so that a change of a few points shows
+        greatest(
+            0.0,
+            floor(
+                (coalesce(least(lowest.lowest_percent, capture.threshold_percent), 0) - 5) / 10
+            ) * 10
+        ) as trend_floor_percent
+    from capture
+    left join fields
+        on capture.field = fields.field
+    left join earlier
+        on
+            capture.service_code = earlier.service_code
+            and capture.extract_date = earlier.extract_date
+            and capture.field = earlier.field
+    left join lowest
+        on
+            capture.service_code = lowest.service_code
+            and capture.extract_date = lowest.extract_date
+            and capture.field = lowest.field
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, reported extract, data-capture field and extract of its trend:
+    the field's percent at each extract loaded up to the one reported (null where the
+    field was not reported then, or, published, could not be shown), for the sparkline. -#}
+{% macro report_capture_trend(data_capture) -%}
+with
+
+capture as (
+
+    select * from {{ data_capture }}
+
+),
+
+loaded as (
+
+    select distinct
+        service_code,
+        extract_date
+    from capture
+
+),
+
+trend_extracts as (
+
+    select
+        reported.service_code,
+        reported.extract_date,
+        earlier.extract_date as trend_extract_date
+    from loaded as reported
+    inner join loaded as earlier
+        on
+            reported.service_code = earlier.service_code
+            and reported.extract_date >= earlier.extract_date
+
+),
+
+final as (
+
+    select
+        reported.service_code,
+        reported.extract_date,
+        reported.field,
+        trend_extracts.trend_extract_date,
+        trend.percent,
+        trend.percent < reported.threshold_percent as is_below_threshold
+    from capture as reported
+    inner join trend_extracts
+        on
+            reported.service_code = trend_extracts.service_code
+            and reported.extract_date = trend_extracts.extract_date
+    left join capture as trend
+        on
+            reported.service_code = trend.service_code
+            and reported.field = trend.field
+            and trend_extracts.trend_extract_date = trend.extract_date
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, extract and figure of the London comparison (table 7.1.18), with
+    how the figure is printed: as a count of clients or PHPs (published: controlled), or
+    to its number of decimals. -#}
+{% macro report_london_comparison(london_comparison) -%}
+with
+
+london as (
+
+    select * from {{ london_comparison }}
+
+),
+
+figure_formats as (
+
+    select *
+    from (
+        values
+        ('total_clients', true, 0),
+        ('total_health_trainers', false, 0),
+        ('total_wte', false, 1),
+        ('clients_per_wte', false, 1),
+        ('total_phps', true, 0),
+        ('php_to_client_ratio', false, 2),
+        ('phps_per_wte', false, 1)
+    ) as figure_formats (figure_id, is_count, decimals)
+
+),
+
+final as (
+
+    select
+        london.service_code,
+        london.extract_date,
+        london.figure_id,
+        london.figure,
+        london.figure_order,
+        london.service_value,
+        coalesce(figure_formats.is_count, false) as is_count,
+        coalesce(figure_formats.decimals, 1) as decimals,
+        london.london_services,
+        london.london_first_year_services,
+        london.london_six_month_service,
+        london.london_period
+    from london
+    left join figure_formats
+        on london.figure_id = figure_formats.figure_id
+
+)
+
+select * from final
+{%- endmacro %}

@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_capture_trend(ref('data_capture')) }}

@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_data_capture(ref('data_capture')) }}

@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_extracts(ref('service_summary'), ref('data_capture')) }}

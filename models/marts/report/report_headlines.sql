@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_headlines(ref('service_summary'), ref('london_comparison')) }}

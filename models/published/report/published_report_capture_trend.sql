@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_capture_trend(ref('published_data_capture')) }}

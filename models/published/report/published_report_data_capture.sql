@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_data_capture(ref('published_data_capture')) }}

@@ -1,0 +1,7 @@
+{{ config(materialized='view') }}
+
+{{ report_extracts(
+    ref('published_service_summary'),
+    ref('published_data_capture'),
+    published=true,
+) }}

@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_headlines(ref('published_service_summary'), ref('published_london_comparison')) }}

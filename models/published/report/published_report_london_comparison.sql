@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_london_comparison(ref('published_london_comparison')) }}

@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_measure_categories(ref('published_measure_breakdown'), published=true) }}

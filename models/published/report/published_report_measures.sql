@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ report_measures(ref('published_report_measure_categories')) }}
