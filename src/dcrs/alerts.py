@@ -45,26 +45,6 @@ SMTP_TIMEOUT_SECONDS = 30
 
 CAPTURE_SUITE = "data_capture"
 
-FIELD_LABELS: dict[str, str] = {
-    "health_trainer_id": "Health trainer",
-    "gender": "Gender",
-    "date_of_birth": "Date of birth",
-    "ethnicity": "Ethnicity",
-    "disability": "Disability",
-    "postcode": "Postcode",
-    "ward": "Ward",
-    "deprivation_quintile": "Deprivation quintile",
-    "how_heard": "How the client heard",
-    "referral_source": "Referral source",
-    "eligible": "Eligibility",
-    "signposted_to": "Signposting",
-    "referral_source_other": "Details of an 'Other' referral",
-    "initial_assessment_date": "Initial assessment date",
-    "primary_health_issue": "Primary health issue",
-    "bmi": "BMI",
-    "goal_set_date": "Goal set date",
-}
-
 POPULATION_WORDS: dict[str, str] = {
     "all clients": "clients",
     "eligible clients": "eligible clients",
@@ -126,6 +106,7 @@ class CheckResultLike(Protocol):
     recorded: int | None
     total: int | None
     population: str | None
+    label: str | None
 
 
 class AlertConfigError(Exception):
@@ -295,9 +276,12 @@ def _message(subject: str, blocks: Sequence[_Block]) -> EmailMessage:
 # Quality alert
 
 
-def field_label(field_name: str) -> str:
-    """A capture field's name in plain words, e.g. ``bmi`` -> ``BMI``."""
-    return FIELD_LABELS.get(field_name, field_name.replace("_", " ").capitalize())
+def field_label(result: CheckResultLike) -> str:
+    """A capture field's name in plain words, e.g. ``bmi`` -> ``BMI``: its label in the
+    data_capture_fields seed, else its name."""
+    if result.label:
+        return result.label
+    return (result.field or result.check).replace("_", " ").capitalize()
 
 
 def population_words(population: str | None) -> str:
@@ -367,7 +351,7 @@ def _last_month(result: CheckResultLike, previous_percent: Mapping[str, float]) 
 
 def capture_paragraph(result: CheckResultLike, previous_percent: Mapping[str, float]) -> str:
     """One plain-English paragraph for a capture field below its standard."""
-    label = field_label(result.field or result.check)
+    label = field_label(result)
     population = population_words(result.population)
     observed = _observed_percent(result)
     if result.recorded is not None and result.total is not None:
@@ -411,8 +395,8 @@ def field_advice(result: CheckResultLike) -> str:
     advice = FIELD_ADVICE.get(field_name)
     if advice is None:
         population = population_words(result.population)
-        advice = f"Make sure {field_label(field_name).lower()} is recorded for all {population}."
-    return f"{field_label(field_name)}: {advice}"
+        advice = f"Make sure {field_label(result).lower()} is recorded for all {population}."
+    return f"{field_label(result)}: {advice}"
 
 
 def compose_quality_alert(

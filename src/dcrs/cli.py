@@ -252,7 +252,7 @@ def report(
         bool,
         typer.Option(
             "--published",
-            help="Apply disclosure control, for readers outside the service.",
+            help="Report from the disclosure-controlled published tables, for readers outside the service.",
         ),
     ] = False,
     service: Annotated[

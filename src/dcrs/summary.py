@@ -35,6 +35,7 @@ class CheckResult:
     recorded: int | None = None  # capture checks: units with a recorded, valid value
     total: int | None = None  # capture checks: units in the population
     population: str | None = None  # capture checks: as in the seed
+    label: str | None = None  # capture checks: the field in plain words, from the seed
 
 
 @dataclass
@@ -106,9 +107,25 @@ def read_summary(
         quality = [
             CheckResult(*row)
             for row in con.execute(
-                "select suite, check_id, field, description, observed_value, threshold, "
-                "passed, recorded, total, population "
-                f"from marts.data_quality_results {extract} order by check_order",
+                """
+                select
+                    results.suite,
+                    results.check_id,
+                    results.field,
+                    results.description,
+                    results.observed_value,
+                    results.threshold,
+                    results.passed,
+                    results.recorded,
+                    results.total,
+                    results.population,
+                    fields.label
+                from marts.data_quality_results as results
+                left join reference.data_capture_fields as fields
+                    on results.suite = 'data_capture' and results.field = fields.field
+                where results.service_code = ? and results.extract_date = ?::date
+                order by results.check_order
+                """,
                 key,
             ).fetchall()
         ]

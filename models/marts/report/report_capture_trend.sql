@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_capture_trend(ref('data_capture')) }}

@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_data_capture(ref('data_capture')) }}

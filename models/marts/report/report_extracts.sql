@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_extracts(ref('service_summary'), ref('data_capture')) }}

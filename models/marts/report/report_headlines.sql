@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_headlines(ref('service_summary'), ref('london_comparison')) }}

@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_london_comparison(ref('london_comparison')) }}

@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_measure_categories(ref('measure_breakdown')) }}

@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_measures(ref('report_measure_categories')) }}

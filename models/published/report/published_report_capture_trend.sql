@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_capture_trend(ref('published_data_capture')) }}

@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_data_capture(ref('published_data_capture')) }}

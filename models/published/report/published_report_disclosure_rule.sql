@@ -1,8 +1,6 @@
 {#- The disclosure rule the published tables follow (macros/disclosure.sql), for the
     published report's notice: from the dbt vars, checked as every published model
     checks them. -#}
-{{ config(materialized='view') }}
-
 {%- set settings = disclosure_settings() %}
 
 with

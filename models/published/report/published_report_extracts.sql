@@ -1,5 +1,3 @@
-{{ config(materialized='view') }}
-
 {{ report_extracts(
     ref('published_service_summary'),
     ref('published_data_capture'),

@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_headlines(ref('published_service_summary'), ref('published_london_comparison')) }}

@@ -1,3 +1,1 @@
-{{ config(materialized='view') }}
-
 {{ report_measure_categories(ref('published_measure_breakdown'), published=true) }}
