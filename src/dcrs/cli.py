@@ -252,7 +252,8 @@ def report(
         bool,
         typer.Option(
             "--published",
-            help="Report from the disclosure-controlled published tables, for readers outside the service.",
+            help="Report from the disclosure-controlled published tables, for readers "
+            "outside the service.",
         ),
     ] = False,
     service: Annotated[
