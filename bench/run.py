@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py                       # 10k, 100k and 1M clients
     .venv/bin/python bench/run.py --sizes 10000 100000  # quicker
+    .venv/bin/python bench/run.py --sizes 1000000 10000000 --skip-pandas  # 10M: optional
     .venv/bin/python bench/run.py --help
 
 For each size it generates one synthetic export (one service, one month; src/dcrs/generate.py)
@@ -13,9 +14,11 @@ and times, each in a fresh process, with its peak memory:
 - plain pandas, ``bench/pandas_breakdown.py``;
 
 then checks that all three computed the same measure_breakdown (every row: n, denominator,
-percent, interval, benchmark, comparison), and times ``dcrs run`` on the bundled sample,
-cold. It prints one table with the targets beside the results, where the pipeline's time
-goes, and writes everything measured to bench/results/<UTC time>.json. Read bench/README.md.
+percent, interval, benchmark, comparison). At 1M clients it runs the pipeline once more
+with DuckDB's memory limit at 300MB (it must complete, spilling to disk). It times
+``dcrs run`` on the bundled sample, cold. It prints one table with the targets beside the
+results, where the pipeline's time goes, and writes everything measured to
+bench/results/<UTC time>.json. Read bench/README.md.
 """
 
 from __future__ import annotations
@@ -39,9 +42,8 @@ from pathlib import Path
 
 import duckdb
 
-from dcrs import dbt_worker
+from dcrs import settings
 from dcrs.generate import generate
-from dcrs.pipeline import DUCKDB_MEMORY_LIMIT
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -54,12 +56,18 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_SECONDS = 0.05
 MB = 1024 * 1024
 
-# Targets (from the brief): printed beside the results.
+# Targets (issue "A simpler engine"): printed beside the results. At 1M clients the ratio
+# to the floor is reported, not judged.
 TARGET_SIZE = 1_000_000
-TARGET_PIPELINE_OVER_FLOOR = 2.5
 TARGET_PIPELINE_PEAK_MB = 1024
-TARGET_SAMPLE_SECONDS = 10.0
+TARGET_LOW_MEMORY_LIMIT = "300MB"  # 1M clients must complete under this DuckDB limit
+LARGE_SIZE = 10_000_000
+TARGET_LARGE_PEAK_MB = 4096
+TARGET_LARGE_PER_CLIENT_RATIO = 1.5  # time per client at 10M within 1.5x of 1M's
+TARGET_SAMPLE_SECONDS = 15.0
 TARGET_INCREMENTAL_SHARE = 0.25
+# pandas holds everything in memory: above this size it is not run
+PANDAS_MAX_CLIENTS = 1_000_000
 VERIFY_TOLERANCE = 1e-9
 
 # Without GNU time: a short-lived wrapper that runs the command and reports its own
@@ -112,8 +120,8 @@ def _process_name(pid: int) -> str:
     if not arguments:
         return "?"
     if arguments[0].startswith("python"):
-        if arguments[1:3] == ["-m", dbt_worker.__name__]:
-            return "dbt"  # dbt, as `dcrs run` starts it (src/dcrs/dbt_worker.py)
+        if arguments[1] == "-c" and "dbt.cli.main" in arguments[2]:
+            return "dbt"  # dbt, as `dcrs run` starts it (src/dcrs/build.py)
         return arguments[1] if len(arguments) > 1 and not arguments[1].startswith("-") else "python"
     return arguments[0]
 
@@ -234,25 +242,17 @@ TOOLS = ["pipeline", "floor", "pandas"]
 PHASE_LABELS = {
     "start": "process start-up and imports",
     "load": "load CSVs into raw (Python + DuckDB)",
-    # dbt's process starts with the load, imports dbt and loads the project meanwhile:
-    # this is what is left of it
-    "dbt": "dbt start-up and parsing (after the load)",
-    "dbt_nodes": "dbt seeds and models",
-    "models_built": "dbt wrap-up of the models",
-    # on a small export GX checks the data while dbt runs the tests (the test lines come
-    # when both have ended); on a large one, one after the other
-    "tests": "dbt data tests (small: + GX and publish)",
-    "gx": "GX import and checks, record, publish",
+    "dbt": "dbt start-up and parsing",
+    "dbt_nodes": "dbt build: seeds, models, tests, GX",
+    "dbt_done": "dbt wrap-up, reports, Parquet, release",
     "published": "summary and process exit",
 }
 FINISHED_LINE = re.compile(r"Finished running .* in .*\((?P<seconds>[\d.]+)s\)")
 # the progress lines that start each phase, first seen
 PHASE_STARTS = {
     "load": "Loading export",
-    "dbt": "Building models",
+    "dbt": "(dbt build)",
     "dbt_nodes": "Concurrency:",
-    "tests": "Testing models",
-    "gx": "Checking data quality",
     "published": "Published ",
 }
 
@@ -279,11 +279,11 @@ def pipeline_phases(run: Measurement) -> dict[str, object]:
             if phase not in moments and start in line:
                 moments[phase] = seconds
         if match := FINISHED_LINE.search(line):
-            moments.setdefault("models_built", seconds)
+            moments.setdefault("dbt_done", seconds)
             dbt_execution.append(float(match["seconds"]))
         elif match := NODE_LINE.search(line):
             nodes.append((match["what"], float(match["seconds"])))
-    order = ["start", "load", "dbt", "dbt_nodes", "models_built", "tests", "gx", "published", "end"]
+    order = ["start", "load", "dbt", "dbt_nodes", "dbt_done", "published", "end"]
     moments["start"], moments["end"] = 0.0, run.wall_seconds
     present = [name for name in order if name in moments]
     # a failed run has the phases it reached; the last one runs until the process ended
@@ -299,12 +299,9 @@ def pipeline_phases(run: Measurement) -> dict[str, object]:
         line.strip() for _, line in run.output if "ERROR" in line and "SKIP" not in line
     ]
     return {
-        # the phases a successful run should have had but whose lines were not found (GX
-        # has no phase of its own when it runs beside the tests): printed, as the
-        # breakdown is wrong when the pipeline's progress lines change
-        "missing_phases": [
-            name for name in order if run.ok and name != "gx" and name not in moments
-        ],
+        # the phases a successful run should have had but whose lines were not found:
+        # printed, as the breakdown is wrong when the pipeline's progress lines change
+        "missing_phases": [name for name in order if run.ok and name not in moments],
         "phases": phases,
         "failures": failures[:5],
         "dbt_execution_seconds": sum(dbt_execution) if dbt_execution else None,
@@ -430,7 +427,7 @@ def run_size(clients: int, workdir: Path, args: argparse.Namespace) -> dict[str,
             )
         )
         outputs["floor"] = database
-    if not args.skip_pandas:
+    if not args.skip_pandas and clients <= PANDAS_MAX_CLIENTS:
         csv_path = here / "pandas_breakdown.csv"
         steps.append(
             (
@@ -464,6 +461,30 @@ def run_size(clients: int, workdir: Path, args: argparse.Namespace) -> dict[str,
             outputs.pop(name, None)
             print("\n".join(f"      {line}" for _, line in measured.output[-15:]))
     result["verification"] = verify(outputs)
+    if clients == TARGET_SIZE and not args.skip_pipeline and not args.skip_low_memory:
+        limit = TARGET_LOW_MEMORY_LIMIT
+        print(f"   pipeline at DuckDB memory limit {limit}: running ...", end="", flush=True)
+        low = measure(
+            [
+                str(DCRS),
+                "run",
+                "--export",
+                str(export),
+                "--warehouse",
+                str(here / "warehouse-low-memory.duckdb"),
+            ],
+            env={**env, settings.MEMORY_LIMIT_VARIABLE: limit},
+        )
+        print(
+            f" {low.wall_seconds:.1f} s, peak {low.tree_peak_mb:,.0f} MB"
+            + ("" if low.ok else f"  FAILED (exit {low.returncode})"),
+            flush=True,
+        )
+        entry = asdict(low)
+        entry.pop("output")
+        entry["output_tail"] = [line for _, line in low.output[-15:]]
+        entry["memory_limit"] = limit
+        result["pipeline_low_memory"] = entry
     return result
 
 
@@ -490,11 +511,9 @@ def verify(outputs: dict[str, Path]) -> dict[str, object]:
 
 def speed_probe() -> float:
     """Seconds to import dbt in a fresh Python process: Python work of the kind that
-    dominates a run on the sample. This machine's CPUs are shared with other machines:
-    on 26 November 2026 importing dbt took 1.3-1.5 s inside a process at quiet moments,
-    and 2.0-3.0 s in a fresh process at busy ones, when a run on the sample took 8-10 s and
-    10-15 s. Printed beside each sample run, so that a slow run can be told from a slow
-    moment."""
+    dominates a run on the sample. This machine's CPUs are shared with other machines, and
+    the same import takes 1.3-3 s depending on the moment. Printed beside each sample run,
+    so that a slow run can be told from a slow moment."""
     started = time.perf_counter()
     subprocess.run([str(PYTHON), "-c", "import dbt.cli.main"], check=True)
     return time.perf_counter() - started
@@ -850,45 +869,61 @@ def print_breakdown(results: dict) -> None:
         )
 
 
+def _per_client(entry: dict, clients: int) -> float:
+    return entry["wall_seconds"] / clients
+
+
 def print_targets(results: dict) -> None:
     print("\nTargets")
-    at_target = next((size for size in results["sizes"] if size["clients"] == TARGET_SIZE), None)
-    pipeline = at_target.get("pipeline") if at_target else None
-    floor = at_target.get("floor") if at_target else None
+    sizes = {size["clients"]: size for size in results["sizes"]}
+    at_target = sizes.get(TARGET_SIZE, {})
+    pipeline = at_target.get("pipeline")
+    floor = at_target.get("floor")
     label = f"{TARGET_SIZE:,} clients"
     if pipeline and floor:
-        ratio = pipeline["wall_seconds"] / floor["wall_seconds"]
-        allowed = TARGET_PIPELINE_OVER_FLOOR * floor["wall_seconds"]
-        verdict = (
-            "met"
-            if ratio <= TARGET_PIPELINE_OVER_FLOOR
-            else f"MISSED by {pipeline['wall_seconds'] - allowed:.1f} s "
-            f"({ratio / TARGET_PIPELINE_OVER_FLOOR:.1f}x over the allowance of {allowed:.1f} s)"
-        )
-        if pipeline["returncode"]:
-            verdict += "; and the run FAILED, so this is its time to failure"
         print(
-            f"  full pipeline at {label} within {TARGET_PIPELINE_OVER_FLOOR}x the floor: "
-            f"{ratio:.1f}x ({pipeline['wall_seconds']:.1f} s vs {floor['wall_seconds']:.1f} s) "
-            f"-> {verdict}"
-        )
-    else:
-        print(
-            f"  full pipeline at {label} within {TARGET_PIPELINE_OVER_FLOOR}x the floor: "
-            "not measured in this run"
+            f"  full pipeline at {label} against the floor (reported, no target): "
+            f"{pipeline['wall_seconds'] / floor['wall_seconds']:.1f}x "
+            f"({pipeline['wall_seconds']:.1f} s vs {floor['wall_seconds']:.1f} s)"
         )
     if pipeline:
         peak = pipeline["tree_peak_mb"]
         verdict = (
             "met"
-            if peak < TARGET_PIPELINE_PEAK_MB
-            else f"MISSED by {peak - TARGET_PIPELINE_PEAK_MB:,.0f} MB"
+            if peak < TARGET_PIPELINE_PEAK_MB and pipeline["returncode"] == 0
+            else f"MISSED ({peak:,.0f} MB, exit {pipeline['returncode']})"
         )
-        if pipeline["returncode"]:
-            verdict += " (up to its failure)"
         print(f"  full pipeline at {label} under 1 GB peak memory: {peak:,.0f} MB -> {verdict}")
     else:
         print(f"  full pipeline at {label} under 1 GB peak memory: not measured in this run")
+    low = at_target.get("pipeline_low_memory")
+    if low:
+        verdict = "met" if low["returncode"] == 0 else f"MISSED (exit {low['returncode']})"
+        print(
+            f"  {label} complete at a {low['memory_limit']} DuckDB limit: "
+            f"{low['wall_seconds']:.1f} s, peak {low['tree_peak_mb']:,.0f} MB -> {verdict}"
+        )
+    large = sizes.get(LARGE_SIZE, {}).get("pipeline")
+    if large:
+        peak = large["tree_peak_mb"]
+        verdict = (
+            "met"
+            if large["returncode"] == 0 and peak < TARGET_LARGE_PEAK_MB
+            else f"MISSED (exit {large['returncode']}, {peak:,.0f} MB)"
+        )
+        print(
+            f"  {LARGE_SIZE:,} clients complete under {TARGET_LARGE_PEAK_MB / 1024:.0f} GB peak: "
+            f"{large['wall_seconds']:.1f} s, {peak:,.0f} MB -> {verdict}"
+        )
+        if pipeline:
+            ratio = _per_client(large, LARGE_SIZE) / _per_client(pipeline, TARGET_SIZE)
+            verdict = "met" if ratio <= TARGET_LARGE_PER_CLIENT_RATIO else "MISSED"
+            print(
+                f"  time per client at {LARGE_SIZE:,} within {TARGET_LARGE_PER_CLIENT_RATIO}x "
+                f"that at {TARGET_SIZE:,}: {ratio:.2f}x "
+                f"({_per_client(large, LARGE_SIZE) * 1e6:.1f} vs "
+                f"{_per_client(pipeline, TARGET_SIZE) * 1e6:.1f} us per client) -> {verdict}"
+            )
     sample = results.get("sample")
     if sample:
         seconds = sample["wall_seconds"]
@@ -901,8 +936,8 @@ def print_targets(results: dict) -> None:
             verdict = f"MISSED by {seconds - TARGET_SAMPLE_SECONDS:.1f} s"
         under = sum(run < TARGET_SAMPLE_SECONDS for run in runs)
         print(
-            f"  dcrs run on the sample, cold, under {TARGET_SAMPLE_SECONDS:g} s: "
-            f"median {seconds:.1f} s ({under} of {len(runs)} runs under, slowest "
+            f"  dcrs run on the sample, cold, under {TARGET_SAMPLE_SECONDS:g} s (at a quiet "
+            f"hour): median {seconds:.1f} s ({under} of {len(runs)} runs under, slowest "
             f"{max(runs):.1f} s) -> {verdict}"
         )
     else:
@@ -946,7 +981,7 @@ def machine_info() -> dict[str, object]:
         "commit": commit or "unknown",
         # DuckDB's memory limit in the pipeline's load and dbt build (the variable
         # DCRS_DUCKDB_MEMORY_LIMIT, which the runs inherit, or the pipeline's default)
-        "duckdb_memory_limit": DUCKDB_MEMORY_LIMIT,
+        "duckdb_memory_limit": settings.memory_limit(),
         "memory_tool": "GNU time + /proc sampling" if GNU_TIME.exists() else "rusage + /proc",
     }
 
@@ -967,6 +1002,11 @@ def main() -> int:
     parser.add_argument("--skip-floor", action="store_true", help="do not run the floor")
     parser.add_argument("--skip-pandas", action="store_true", help="do not run pandas")
     parser.add_argument("--skip-sample", action="store_true", help="do not time the sample")
+    parser.add_argument(
+        "--skip-low-memory",
+        action="store_true",
+        help=f"do not run 1M clients again at a {TARGET_LOW_MEMORY_LIMIT} DuckDB limit",
+    )
     parser.add_argument(
         "--sample-runs", type=int, default=5, help="runs on the sample (the median is reported)"
     )
@@ -1007,8 +1047,11 @@ def main() -> int:
         "arguments": {key: str(value) for key, value in vars(args).items()},
         "targets": {
             "size": TARGET_SIZE,
-            "pipeline_over_floor": TARGET_PIPELINE_OVER_FLOOR,
             "pipeline_peak_mb": TARGET_PIPELINE_PEAK_MB,
+            "low_memory_limit": TARGET_LOW_MEMORY_LIMIT,
+            "large_size": LARGE_SIZE,
+            "large_peak_mb": TARGET_LARGE_PEAK_MB,
+            "large_per_client_ratio": TARGET_LARGE_PER_CLIENT_RATIO,
             "sample_seconds": TARGET_SAMPLE_SECONDS,
         },
         "sizes": [],
@@ -1036,7 +1079,12 @@ def main() -> int:
     failed = any(
         entry.get("returncode")
         for size in results["sizes"]
-        for entry in (size.get("pipeline"), size.get("floor"), size.get("pandas"))
+        for entry in (
+            size.get("pipeline"),
+            size.get("pipeline_low_memory"),
+            size.get("floor"),
+            size.get("pandas"),
+        )
         if entry
     )
     return 1 if disagree or failed else 0
