@@ -4,6 +4,7 @@ known ways, and copies of the project with changed thresholds or a broken check.
 
 from __future__ import annotations
 
+import csv
 import shutil
 import subprocess
 import sys
@@ -150,17 +151,15 @@ def test_damaged_export_fails_the_matching_checks_with_their_counts(damaged_ware
 def test_thresholds_come_from_the_seed(tmp_path):
     project = copy_project(tmp_path / "project")
     seed = project / "seeds" / "data_capture_fields.csv"
-    lines = seed.read_text().splitlines()
+    with seed.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
     changed = {"disability": "50", "ward": "99.5"}
-    seed.write_text(
-        "\n".join(
-            f"{line.rstrip(',')},{changed[line.split(',')[0]]}"
-            if line.split(",")[0] in changed
-            else line
-            for line in lines
-        )
-        + "\n"
-    )
+    for row in rows:
+        row["threshold_percent"] = changed.get(row["field"], row["threshold_percent"])
+    with seed.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     warehouse = tmp_path / "dcrs.duckdb"
     result = run_dcrs(SAMPLE_EXPORT, warehouse, project=project)
     assert result.returncode == 0, result.stdout + result.stderr
