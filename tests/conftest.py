@@ -115,7 +115,15 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = tmp_path_factory.mktemp("sample") / "dcrs.duckdb"
     result = run_dcrs(SAMPLE_EXPORT, warehouse)
     assert result.returncode == 0, result.stdout + result.stderr
+    # what the run printed, for tests of its output (sample_output)
+    warehouse.with_name("run-output.txt").write_text(result.stdout)
     return warehouse
+
+
+@pytest.fixture(scope="session")
+def sample_output(sample_warehouse: Path) -> str:
+    """What `dcrs run` printed when it built the sample's warehouse."""
+    return sample_warehouse.with_name("run-output.txt").read_text()
 
 
 @pytest.fixture

@@ -51,13 +51,10 @@ def test_a_model_that_cannot_build_fails_the_run(tmp_path):
     assert not warehouse.exists()
 
 
-def test_unit_tests_stay_out_of_runs(sample_warehouse, tmp_path):
-    warehouse = tmp_path / "dcrs.duckdb"
-    result = run_dcrs(SAMPLE_EXPORT, warehouse)
-    assert result.returncode == 0, result.stdout + result.stderr
-    found = re.search(r"Found .* (\d+) unit tests", result.stdout)
-    assert found and int(found[1]) > 0, result.stdout  # the project has unit tests ...
-    finished = next(line for line in result.stdout.splitlines() if "Finished running" in line)
+def test_unit_tests_stay_out_of_runs(sample_output):
+    found = re.search(r"Found .* (\d+) unit tests", sample_output)
+    assert found and int(found[1]) > 0, sample_output  # the project has unit tests ...
+    finished = next(line for line in sample_output.splitlines() if "Finished running" in line)
     assert "unit test" not in finished  # ... and the run does not run them
     assert "data tests" in finished
 

@@ -148,8 +148,9 @@ def test_rebuild_refuses_an_inbox_missing_a_kept_extract(warehouse, inbox, tmp_p
 def test_a_failed_rebuild_changes_nothing(warehouse, inbox, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(inbox, broken)
-    latest = sorted(broken.glob("*/*"))[-1]
-    (latest / "goals.csv").unlink()
+    # the oldest export, which the rebuild loads first
+    oldest = sorted(broken.glob("*/*"))[0]
+    (oldest / "goals.csv").unlink()
     before = digest(warehouse)
     result = dcrs("rebuild", "--inbox", str(broken), "--warehouse", str(warehouse))
     assert result.returncode == 2, result.stdout + result.stderr
