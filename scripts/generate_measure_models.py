@@ -2,23 +2,24 @@
 """Write the dbt files that follow from the measure catalogue (`make catalogue`).
 
 The catalogue is seeds/measures.csv (one row per measure: title, unit, population,
-benchmark, the model that categorises it) and seeds/measure_categories.csv (its categories).
-dbt cannot read seed rows while it parses the project, so what it needs to know then is
-written here, from the seeds:
+benchmark, the model that categorises it, where its categories come from) and
+seeds/measure_categories.csv (its categories). dbt cannot read seed rows while it parses
+the project, so what it needs to know then is written here, from the seeds:
 
 - models/marts/measures/<measure_id>.sql: one view per measure, its rows of
   measure_breakdown (except a measure with its own table in models/marts/, like ward);
 - models/marts/measures/_measures__models.yml: the views' documentation and key tests;
 - models/marts/measures/_bi_marts__exposures.yml: the BI exposure, on every measure table;
-- macros/generated/measure_catalogue.sql: measure_catalogue(), the list of measures for the
-  SQL that needs it (int_measure_members_categorised, tests/dbt);
-- models/intermediate/measures/_measures__models.yml: the documentation of the measures'
-  own category models, when there are any.
+- macros/generated/measure_catalogue.sql: measure_ids(), for the SQL that lists the
+  measures (tests/dbt);
+- models/intermediate/measures/int_measure_members_own_models.sql: the members of the
+  measures with a category model of their own, which int_measure_members_categorised adds
+  to the others; models/intermediate/measures/_measures__models.yml documents it and the
+  category models.
 
-Every file it writes starts by saying so; files it wrote earlier that no longer follow
-from the catalogue (a measure removed) are deleted. tests/test_measure_catalogue.py fails
-when the committed files differ from a fresh run. docs/adding-a-measure.md walks through
-adding a measure.
+Every file written starts by saying so; files written earlier that no longer follow from
+the catalogue (a measure removed) are deleted. tests/test_measure_catalogue.py fails when
+the committed files differ from a fresh run. docs/adding-a-measure.md adds a measure.
 
 Usage (standard library only), from anywhere:
 
@@ -33,7 +34,7 @@ import csv
 import re
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -43,7 +44,7 @@ HEADER = (
     "do not edit; change the seeds and run `make catalogue`."
 )
 # the models that categorise the measures of the 2010 evaluation; any other category_model
-# is a measure's own, which int_measure_members_categorised adds to the members
+# is a measure's own
 BUILT_IN_MODELS = ("int_clients_categorised", "int_measure_members_categorised")
 UNITS = ("client", "goal")
 CATEGORIES_FROM = ("seed", "data", "months")
@@ -51,7 +52,8 @@ OTHER_BI_MARTS = ("measure_breakdown", "service_summary", "london_comparison", "
 
 VIEWS = Path("models/marts/measures")
 MACRO = Path("macros/generated/measure_catalogue.sql")
-OWN_MODELS_YAML = Path("models/intermediate/measures/_measures__models.yml")
+OWN_MODELS = Path("models/intermediate/measures")
+MEMBERS_MODEL = "int_measure_members_own_models"
 
 MEASURE_COLUMNS = {
     "service_code": "Service the figures are for.",
@@ -91,6 +93,13 @@ MEASURE_COLUMNS = {
         "otherwise `similar`; null where there is no benchmark or no interval."
     ),
 }
+MEMBER_COLUMNS = {
+    "service_code": "Service of the export.",
+    "extract_date": "Extract date of the export.",
+    "measure_id": "The measure (see the measures seed).",
+    "unit_id": "The client (client_id), or the goal (goal_id) for a goal measure.",
+    "category": "The unit's category of the measure, spelt as in the measure_categories seed.",
+}
 
 
 class CatalogueError(Exception):
@@ -108,8 +117,8 @@ class Measure:
     category_model: str
     categories_from: str
     notes: str
-    excluded: list[str] = field(default_factory=list)
-    has_own_table: bool = False
+    excluded: list[str]
+    has_own_table: bool
 
     @property
     def has_own_category_model(self) -> bool:
@@ -122,26 +131,35 @@ def read_catalogue(project: Path) -> list[Measure]:
         rows = sorted(csv.DictReader(file), key=lambda row: int(row["measure_order"]))
     with open(project / "seeds" / "measure_categories.csv", newline="", encoding="utf-8") as file:
         categories = sorted(csv.DictReader(file), key=lambda row: int(row["category_order"]))
-    model_files = {path.stem: path for path in (project / "models").rglob("*.sql")}
+    models = {path.stem for path in (project / "models").rglob("*.sql")}
     measures = []
     for row in rows:
+        measure_id = row["measure_id"]
         measure = Measure(
-            **{name: row[name] for name in Measure.__dataclass_fields__ if name in row},
+            measure_id=measure_id,
+            report_table=row["report_table"],
+            title=row["title"],
+            unit=row["unit"],
+            population=row["population"],
+            benchmark_name=row["benchmark_name"],
+            category_model=row["category_model"],
+            categories_from=row["categories_from"],
+            notes=row["notes"],
             excluded=[
                 category["category"]
                 for category in categories
-                if category["measure_id"] == row["measure_id"]
+                if category["measure_id"] == measure_id
                 and category["excluded_from_denominator"] == "true"
             ],
+            has_own_table=(project / "models" / "marts" / f"{measure_id}.sql").exists(),
         )
-        own_table = project / "models" / "marts" / f"{measure.measure_id}.sql"
-        measure.has_own_table = own_table.exists()
-        check(measure, categories, model_files)
+        seeded = any(category["measure_id"] == measure_id for category in categories)
+        check(measure, seeded, models)
         measures.append(measure)
     return measures
 
 
-def check(measure: Measure, categories: list[dict], model_files: dict[str, Path]) -> None:
+def check(measure: Measure, seeded: bool, models: set[str]) -> None:
     problem = None
     if not re.fullmatch(r"[a-z][a-z0-9_]*", measure.measure_id):
         problem = "the id must be lower-case snake_case (it names the measure's view)"
@@ -149,12 +167,10 @@ def check(measure: Measure, categories: list[dict], model_files: dict[str, Path]
         problem = f"unit must be one of {', '.join(UNITS)}"
     elif measure.categories_from not in CATEGORIES_FROM:
         problem = f"categories_from must be one of {', '.join(CATEGORIES_FROM)}"
-    elif measure.categories_from == "seed" and not any(
-        category["measure_id"] == measure.measure_id for category in categories
-    ):
-        problem = "no categories in seeds/measure_categories.csv"
-    elif measure.category_model not in model_files:
+    elif measure.category_model not in models:
         problem = f"no model {measure.category_model}.sql under models/ (category_model)"
+    elif measure.categories_from == "seed" and not seeded:
+        problem = "no categories in seeds/measure_categories.csv"
     if problem:
         raise CatalogueError(f"seeds/measures.csv, measure {measure.measure_id!r}: {problem}")
 
@@ -170,9 +186,13 @@ def generate(project: Path) -> dict[Path, str]:
     files[VIEWS / "_measures__models.yml"] = views_yaml(measures)
     files[VIEWS / "_bi_marts__exposures.yml"] = exposure_yaml(measures)
     files[MACRO] = catalogue_macro(measures)
-    if any(measure.has_own_category_model for measure in measures):
-        files[OWN_MODELS_YAML] = own_models_yaml(measures)
+    own = [measure for measure in measures if measure.has_own_category_model]
+    files[OWN_MODELS / f"{MEMBERS_MODEL}.sql"] = members_sql(own)
+    files[OWN_MODELS / "_measures__models.yml"] = own_models_yaml(own)
     return files
+
+
+# --- text -------------------------------------------------------------------------------
 
 
 def wrap(text: str, width: int, prefix: str = "") -> list[str]:
@@ -187,22 +207,33 @@ def wrap(text: str, width: int, prefix: str = "") -> list[str]:
     )
 
 
-def comment(text: str, prefix: str, width: int = 92) -> str:
-    return "\n".join(wrap(text, width, prefix))
+def comment(text: str) -> str:
+    """A YAML comment."""
+    return "\n".join(wrap(text, 92, "# "))
 
 
 def jinja_comment(text: str) -> str:
-    lines = wrap(text, 88)
-    return "{#- " + "\n    ".join(lines) + " -#}"
+    return "{#- " + "\n    ".join(wrap(text, 88)) + " -#}"
 
 
 def folded(text: str, indent: int) -> str:
-    """A YAML folded block (after `key: >`), wrapped at 92 columns."""
+    """The lines of a YAML folded block (after `key: >`)."""
     return "\n".join(wrap(text, 92, " " * indent))
 
 
 def quoted(values: list[str]) -> str:
     return ", ".join(f"`{value}`" for value in values)
+
+
+def column_lines(columns: dict[str, str], indent: int) -> list[str]:
+    pad = " " * indent
+    lines = []
+    for name, description in columns.items():
+        lines += [f"{pad}- name: {name}", f"{pad}  description: >", folded(description, indent + 4)]
+    return lines
+
+
+# --- the measures' views ----------------------------------------------------------------
 
 
 def view_sql(measure: Measure) -> str:
@@ -218,35 +249,30 @@ def describe(measure: Measure) -> str:
     benchmark = (
         f"Benchmark: {measure.benchmark_name}." if measure.benchmark_name else "No benchmark."
     )
-    return " ".join(
-        part
-        for part in (
-            f"One row per service, extract and category of {measure.title} (measure "
-            f"`{measure.measure_id}`, report table {measure.report_table}), counting "
-            f"{measure.unit}s; population: {measure.population}.",
-            measure.notes,
-            "Each row has the count, the percent with its 95% interval and the benchmark "
-            "comparison.",
-            excluded,
-            benchmark,
-            f"The rows of measure_breakdown where measure_id is `{measure.measure_id}`, for "
-            "every extract loaded.",
-        )
-        if part
-    )
+    parts = [
+        f"One row per service, extract and category of {measure.title} (measure "
+        f"`{measure.measure_id}`, report table {measure.report_table}), counting "
+        f"{measure.unit}s; population: {measure.population}.",
+        measure.notes,
+        "Each row has the count, the percent with its 95% interval and the benchmark comparison.",
+        excluded,
+        benchmark,
+        f"The rows of measure_breakdown where measure_id is `{measure.measure_id}`, for "
+        "every extract loaded.",
+    ]
+    return " ".join(part for part in parts if part)
 
 
 def views_yaml(measures: list[Measure]) -> str:
     own_tables = [measure.measure_id for measure in measures if measure.has_own_table]
     lines = [
-        comment(HEADER, "# "),
+        comment(HEADER),
         "version: 2",
         "",
         comment(
             "One view per measure of the catalogue: its rows of marts.measure_breakdown, for "
             "every extract loaded. Measures with a table of their own in models/marts/ "
-            f"(adding columns) are documented there: {', '.join(own_tables) or 'none'}.",
-            "# ",
+            f"(adding columns) are documented there: {', '.join(own_tables) or 'none'}."
         ),
         "",
         "models:",
@@ -264,10 +290,8 @@ def views_yaml(measures: list[Measure]) -> str:
                 "          arguments:",
                 "            columns: [service_code, extract_date, category]",
                 "    columns: &measure_columns",
+                *column_lines(MEASURE_COLUMNS, 6),
             ]
-            for name, description in MEASURE_COLUMNS.items():
-                lines += [f"      - name: {name}", "        description: >"]
-                lines.append(folded(description, 10))
             first = False
         else:
             lines += ["    data_tests: *measure_key", "    columns: *measure_columns"]
@@ -283,7 +307,7 @@ def exposure_yaml(measures: list[Measure]) -> str:
         "and data capture."
     )
     lines = [
-        comment(HEADER, "# "),
+        comment(HEADER),
         "version: 2",
         "",
         "exposures:",
@@ -302,59 +326,138 @@ def exposure_yaml(measures: list[Measure]) -> str:
 
 
 def catalogue_macro(measures: list[Measure]) -> str:
-    entries = []
-    for measure in measures:
-        entries += [
-            "        {",
-            f"            'measure_id': '{measure.measure_id}',",
-            f"            'unit': '{measure.unit}',",
-            f"            'category_model': '{measure.category_model}',",
-            "        },",
-        ]
     explanation = (
-        "The measures of seeds/measures.csv, in report order, for the SQL that lists them "
-        "(dbt cannot read seed rows while it parses): each one's id (also the name of its "
-        "table in marts), what it counts (unit: client or goal) and the model that puts each "
-        "unit in its category (category_model). int_measure_members_categorised adds the "
-        "measures whose category_model is their own; tests/dbt compares every measure's "
-        "table with measure_breakdown."
+        "The ids of the measures of seeds/measures.csv, in report order (each one also names "
+        "the measure's table in marts), for the SQL that lists the measures: dbt cannot read "
+        "seed rows while it parses the project."
     )
     lines = [
         jinja_comment(HEADER),
         "",
         jinja_comment(explanation),
-        "{% macro measure_catalogue() -%}",
+        "{% macro measure_ids() -%}",
         "    {{ return([",
-        *entries,
+        *(f"        '{measure.measure_id}'," for measure in measures),
         "    ]) }}",
         "{%- endmacro %}",
     ]
     return "\n".join(lines) + "\n"
 
 
-def own_models_yaml(measures: list[Measure]) -> str:
-    lines = [comment(HEADER, "# "), "version: 2", "", "models:"]
+# --- the measures with a category model of their own ------------------------------------
+
+
+def members_sql(own: list[Measure]) -> str:
+    explanation = (
+        "The members of the measures whose category model is their own (seeds/measures.csv: "
+        "category_model): one row per measure and unit of its population, with the category "
+        "in the model's column named as the measure (null: outside the population). "
+        "int_measure_members_categorised adds them to the other measures' members."
+    )
+    lines = [
+        jinja_comment(HEADER),
+        "",
+        jinja_comment(explanation),
+        "",
+        "{{ config(materialized='view') }}",
+        "",
+        "with",
+        "",
+    ]
+    for model in dict.fromkeys(measure.category_model for measure in own):
+        lines += [f"{model} as (", "", f"    select * from {{{{ ref('{model}') }}}}", "", "),", ""]
+    lines += ["final as (", ""]
+    selects = []
+    for measure in own:
+        selects.append(
+            [
+                "    select",
+                "        service_code,",
+                "        extract_date,",
+                f"        '{measure.measure_id}' as measure_id,",
+                f"        {measure.unit}_id as unit_id,",
+                f"        {measure.measure_id} as category",
+                f"    from {measure.category_model}",
+                f"    where {measure.measure_id} is not null",
+            ]
+        )
+    if not selects:
+        selects.append(
+            [
+                "    -- no measure of the catalogue has a category model of its own",
+                "    select",
+                "        null::varchar as service_code,",
+                "        null::date as extract_date,",
+                "        null::varchar as measure_id,",
+                "        null::varchar as unit_id,",
+                "        null::varchar as category",
+                "    where false",
+            ]
+        )
+    for index, select in enumerate(selects):
+        if index:
+            lines.append("    union all")
+        lines += select
+    lines += ["", ")", "", "select * from final"]
+    return "\n".join(lines) + "\n"
+
+
+def own_models_yaml(own: list[Measure]) -> str:
+    names = "; ".join(f"`{measure.measure_id}` ({measure.category_model})" for measure in own)
+    description = (
+        "One row per measure with a category model of its own (seeds/measures.csv: "
+        "category_model) and counted unit of its population, with the unit's category. "
+        f"The measures: {names or 'none yet'}. A view, which int_measure_members_categorised "
+        "adds to the other measures' members. Measure and unit are unique: each category "
+        "model's key is tested, and "
+        "tests/dbt/assert_measure_members_and_breakdown_count_each_unit_once.sql holds each "
+        "measure's rows to its population's size."
+    )
+    lines = [
+        comment(HEADER),
+        "version: 2",
+        "",
+        "models:",
+        "",
+        f"  - name: {MEMBERS_MODEL}",
+        "    description: >",
+        folded(description, 6),
+        "    columns:",
+        *column_lines(MEMBER_COLUMNS, 6),
+    ]
     by_model: dict[str, list[Measure]] = {}
-    for measure in measures:
-        if measure.has_own_category_model:
-            by_model.setdefault(measure.category_model, []).append(measure)
-    for model, model_measures in by_model.items():
-        unit = model_measures[0].unit
-        if any(measure.unit != unit for measure in model_measures):
-            raise CatalogueError(f"{model}: the measures it categorises count different units")
+    for measure in own:
+        by_model.setdefault(measure.category_model, []).append(measure)
+    for model, measures in by_model.items():
+        unit = measures[0].unit
+        if any(measure.unit != unit for measure in measures):
+            raise CatalogueError(f"{model} categorises measures of different units")
         key = f"{unit}_id"
         of = "; ".join(
             f"{measure.title} (measure `{measure.measure_id}`, population: {measure.population})"
-            for measure in model_measures
+            for measure in measures
         )
         description = (
             f"One row per service, extract and {unit} with the {unit}'s category of {of}, in "
             "a column named as the measure; a null category leaves the unit out of the "
-            "measure. The category model of the measure catalogue (seeds/measures.csv): "
-            "int_measure_members_categorised takes its rows into the measure's members."
+            f"measure. A category model of the measure catalogue: {MEMBERS_MODEL} takes "
+            "its rows into the measure's members."
         )
-        lines += ["", f"  - name: {model}", "    description: >", folded(description, 6)]
+        columns = {
+            "service_code": MEMBER_COLUMNS["service_code"],
+            "extract_date": MEMBER_COLUMNS["extract_date"],
+            key: f"The {unit} categorised.",
+        }
+        for measure in measures:
+            columns[measure.measure_id] = (
+                f"The {unit}'s category of {measure.title}, spelt as in the "
+                "measure_categories seed; null outside the measure's population."
+            )
         lines += [
+            "",
+            f"  - name: {model}",
+            "    description: >",
+            folded(description, 6),
             "    data_tests:",
             "      - not_null_columns:",
             "          arguments:",
@@ -363,24 +466,12 @@ def own_models_yaml(measures: list[Measure]) -> str:
             "          arguments:",
             f"            columns: [service_code, extract_date, {key}]",
             "    columns:",
-            "      - name: service_code",
-            f"        description: {MEASURE_COLUMNS['service_code']}",
-            "      - name: extract_date",
-            f"        description: {MEASURE_COLUMNS['extract_date']}",
-            f"      - name: {key}",
-            f"        description: The {unit} categorised.",
+            *column_lines(columns, 6),
         ]
-        for measure in model_measures:
-            lines += [
-                f"      - name: {measure.measure_id}",
-                "        description: >",
-                folded(
-                    f"The {unit}'s category of {measure.title}, spelt as in "
-                    "seeds/measure_categories.csv; null outside the measure's population.",
-                    10,
-                ),
-            ]
     return "\n".join(lines) + "\n"
+
+
+# --- files ------------------------------------------------------------------------------
 
 
 def is_generated(path: Path) -> bool:
@@ -388,20 +479,20 @@ def is_generated(path: Path) -> bool:
         return MARKER in file.readline()
 
 
-def generated_files(project: Path) -> list[Path]:
-    """The files of the project that the generator wrote (by their first line)."""
+def generated_files(root: Path) -> list[Path]:
+    """The files under ``root`` that the generator wrote (by their first line)."""
     return sorted(
-        path.relative_to(project)
+        path.relative_to(root)
         for folder in ("models", "macros")
-        for path in (project / folder).rglob("*")
+        for path in (root / folder).rglob("*")
         if path.suffix in (".sql", ".yml") and path.is_file() and is_generated(path)
     )
 
 
 def write(files: dict[Path, str], out: Path) -> list[Path]:
-    """Write ``files`` under ``out``; return the generated files there that were not
-    written again (and delete them)."""
-    stale = [path for path in generated_files(out) if path not in files] if out.exists() else []
+    """Write ``files`` under ``out``, and delete the generated files there that were not
+    written again: returns those."""
+    stale = [path for path in generated_files(out) if path not in files]
     for path in stale:
         (out / path).unlink()
     for path, text in files.items():
@@ -423,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = write(files, out)
     print(f"{len(files)} files written under {out}")
     for path in stale:
-        print(f"removed {path} (no longer in the catalogue)")
+        print(f"removed {path}: no longer in the catalogue")
     return 0
 
 

@@ -2,118 +2,31 @@
     (seeds/measures.csv, seeds/measure_categories.csv): do not edit; change the seeds and
     run `make catalogue`. -#}
 
-{#- The measures of seeds/measures.csv, in report order, for the SQL that lists them (dbt
-    cannot read seed rows while it parses): each one's id (also the name of its table in
-    marts), what it counts (unit: client or goal) and the model that puts each unit in its
-    category (category_model). int_measure_members_categorised adds the measures whose
-    category_model is their own; tests/dbt compares every measure's table with
-    measure_breakdown. -#}
-{% macro measure_catalogue() -%}
+{#- The ids of the measures of seeds/measures.csv, in report order (each one also names the
+    measure's table in marts), for the SQL that lists the measures: dbt cannot read seed
+    rows while it parses the project. -#}
+{% macro measure_ids() -%}
     {{ return([
-        {
-            'measure_id': 'gender',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'age_band',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'ethnicity',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'disability',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'how_heard',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'referral_source',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'deprivation_quintile',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'postcode_district',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'ward',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'month_first_seen',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'eligibility',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'primary_health_issue',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'bmi_band',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'php_goal_count',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
-        {
-            'measure_id': 'goal_type',
-            'unit': 'goal',
-            'category_model': 'int_measure_members_categorised',
-        },
-        {
-            'measure_id': 'goal',
-            'unit': 'goal',
-            'category_model': 'int_measure_members_categorised',
-        },
-        {
-            'measure_id': 'goal_outcome',
-            'unit': 'goal',
-            'category_model': 'int_measure_members_categorised',
-        },
-        {
-            'measure_id': 'self_efficacy_change',
-            'unit': 'client',
-            'category_model': 'int_measure_members_categorised',
-        },
-        {
-            'measure_id': 'general_health_change',
-            'unit': 'client',
-            'category_model': 'int_measure_members_categorised',
-        },
-        {
-            'measure_id': 'who5_change',
-            'unit': 'client',
-            'category_model': 'int_measure_members_categorised',
-        },
-        {
-            'measure_id': 'signposting',
-            'unit': 'client',
-            'category_model': 'int_clients_categorised',
-        },
+        'gender',
+        'age_band',
+        'ethnicity',
+        'disability',
+        'how_heard',
+        'referral_source',
+        'deprivation_quintile',
+        'postcode_district',
+        'ward',
+        'month_first_seen',
+        'eligibility',
+        'primary_health_issue',
+        'bmi_band',
+        'php_goal_count',
+        'goal_type',
+        'goal',
+        'goal_outcome',
+        'self_efficacy_change',
+        'general_health_change',
+        'who5_change',
+        'signposting',
     ]) }}
 {%- endmacro %}

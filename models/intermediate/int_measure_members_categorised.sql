@@ -1,17 +1,13 @@
 {#- Every counted unit (a client, or a goal for goal measures) of every measure's
     population with the measure's category: the client measures of
     int_clients_categorised unpivoted, the goal measures, the score changes banded by
-    the measure_categories seed (lower bound included, upper bound not), and each measure
-    of the catalogue with a category model of its own (seeds/measures.csv: category_model;
-    its column named as the measure; macro measure_catalogue).
+    the measure_categories seed (lower bound included, upper bound not), and the members
+    of the measures with a category model of their own (int_measure_members_own_models,
+    written from the measure catalogue).
     A view: marts.measure_breakdown counts it in one pass, and the 24 rows per client at a
     million clients are not worth writing down. -#}
 
 {{ config(materialized='view') }}
-
-{%- set built_in = ['int_clients_categorised', 'int_measure_members_categorised'] %}
-{%- set own_model_measures = measure_catalogue()
-    | rejectattr('category_model', 'in', built_in) | list %}
 
 with
 
@@ -33,19 +29,17 @@ changes as (
 
 ),
 
+own_model_members as (
+
+    select * from {{ ref('int_measure_members_own_models') }}
+
+),
+
 change_bands as (
 
     {{ measure_bands() }}
 
 ),
-
-{% for measure in own_model_measures %}
-{{ measure.measure_id }}_units as (
-
-    select * from {{ ref(measure.category_model) }}
-
-),
-{% endfor %}
 
 client_members as (
 
@@ -121,17 +115,14 @@ final as (
         unit_id,
         category
     from change_members
-    {%- for measure in own_model_measures %}
     union all
     select
         service_code,
         extract_date,
-        '{{ measure.measure_id }}' as measure_id,
-        {{ measure.unit }}_id as unit_id,
-        {{ measure.measure_id }} as category
-    from {{ measure.measure_id }}_units
-    where {{ measure.measure_id }} is not null
-    {%- endfor %}
+        measure_id,
+        unit_id,
+        category
+    from own_model_members
 
 )
 

@@ -1,6 +1,6 @@
 -- Each measure's table in marts (a view generated from the catalogue, or its own model
 -- such as ward) is exactly its measure's rows of measure_breakdown: rows in one and not the
--- other are returned. The measures come from the catalogue (macro measure_catalogue).
+-- other are returned. The measures come from the catalogue (macro measure_ids).
 
 with
 
@@ -12,7 +12,7 @@ breakdown as (
 
 measure_tables as (
 
-    {% for measure in measure_catalogue() %}
+    {% for measure_id in measure_ids() %}
         select
             service_code,
             extract_date,
@@ -27,7 +27,7 @@ measure_tables as (
             benchmark_name,
             benchmark_percent,
             comparison
-        from {{ ref(measure.measure_id) }}
+        from {{ ref(measure_id) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
