@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # sample's warehouse) are built once in each
 PYTEST := $(VENV)/bin/pytest -n 2
 
-.PHONY: setup run test test-fast lint format sample clean
+.PHONY: setup run test test-fast lint format sample catalogue clean
 
 setup:
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
@@ -41,6 +41,11 @@ format: setup
 
 sample: setup
 	$(VENV)/bin/python scripts/make_sample_export.py
+
+# the measures' views, their docs, the BI exposure and the measure_catalogue macro, from
+# seeds/measures.csv and seeds/measure_categories.csv (docs/adding-a-measure.md)
+catalogue:
+	$(PYTHON) scripts/generate_measure_models.py
 
 clean:
 	rm -rf target logs warehouse .pytest_cache

@@ -1,7 +1,9 @@
 {#- Every counted unit (a client, or a goal for goal measures) of every measure's
     population with the measure's category: the client measures of
-    int_clients_categorised unpivoted, the goal measures, and the score changes banded by
-    the measure_categories seed (lower bound included, upper bound not).
+    int_clients_categorised unpivoted, the goal measures, the score changes banded by
+    the measure_categories seed (lower bound included, upper bound not), and the members
+    of the measures with a category model of their own (int_measure_members_own_models,
+    written from the measure catalogue).
     A view: marts.measure_breakdown counts it in one pass, and the 24 rows per client at a
     million clients are not worth writing down. -#}
 
@@ -24,6 +26,12 @@ goals as (
 changes as (
 
     select * from {{ ref('int_wellbeing_changes_computed') }}
+
+),
+
+own_model_members as (
+
+    select * from {{ ref('int_measure_members_own_models') }}
 
 ),
 
@@ -107,6 +115,14 @@ final as (
         unit_id,
         category
     from change_members
+    union all
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        unit_id,
+        category
+    from own_model_members
 
 )
 

@@ -69,8 +69,9 @@ seeded_categories as (
 
 data_categories as (
 
-    -- postcode districts and wards: the ones the data holds, in sort order, between the
-    -- seeded 'Not recorded' (first) and 'Invalid' (last)
+    -- measures whose categories come from the data (postcode districts, wards): the ones
+    -- the data holds, in sort order, between the seeded 'Not recorded' (first) and
+    -- 'Invalid' (last)
     select
         counts.service_code,
         counts.extract_date,
@@ -82,12 +83,13 @@ data_categories as (
         ) as category_order,
         false as excluded_from_denominator
     from counts
+    inner join measures on counts.measure_id = measures.measure_id
     left join measure_categories
         on
             counts.measure_id = measure_categories.measure_id
             and counts.category = measure_categories.category
     where
-        counts.measure_id in ('postcode_district', 'ward')
+        measures.categories_from = 'data'
         and measure_categories.category is null
 
 ),
@@ -108,13 +110,15 @@ month_span as (
 
 month_categories as (
 
+    -- measures whose categories are months (month_first_seen): every calendar month
+    -- from the first registration to the extract date
     select
         month_span.service_code,
         month_span.extract_date,
-        'month_first_seen' as measure_id,
+        measures.measure_id,
         strftime(months.month_start::date, '%B %Y') as category,
         row_number() over (
-            partition by month_span.service_code, month_span.extract_date
+            partition by month_span.service_code, month_span.extract_date, measures.measure_id
             order by months.month_start
         ) as category_order,
         false as excluded_from_denominator
@@ -122,6 +126,8 @@ month_categories as (
     cross join
         generate_series(month_span.first_month, month_span.last_month, interval 1 month)
             as months (month_start)
+    cross join measures
+    where measures.categories_from = 'months'
 
 ),
 

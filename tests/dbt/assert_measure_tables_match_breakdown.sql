@@ -1,12 +1,6 @@
--- Each per-measure mart is exactly its measure's rows of measure_breakdown: rows in one
--- and not the other are returned.
-{% set measure_tables = [
-    'gender', 'age_band', 'ethnicity', 'disability', 'how_heard', 'referral_source',
-    'deprivation_quintile', 'postcode_district', 'ward', 'month_first_seen', 'eligibility',
-    'primary_health_issue', 'bmi_band', 'php_goal_count', 'goal_type', 'goal',
-    'goal_outcome', 'self_efficacy_change', 'general_health_change', 'who5_change',
-    'signposting',
-] %}
+-- Each measure's table in marts (a view generated from the catalogue, or its own model
+-- such as ward) is exactly its measure's rows of measure_breakdown: rows in one and not the
+-- other are returned. The measures come from the catalogue (macro measure_ids).
 
 with
 
@@ -18,7 +12,7 @@ breakdown as (
 
 measure_tables as (
 
-    {% for measure_table in measure_tables %}
+    {% for measure_id in measure_ids() %}
         select
             service_code,
             extract_date,
@@ -33,7 +27,7 @@ measure_tables as (
             benchmark_name,
             benchmark_percent,
             comparison
-        from {{ ref(measure_table) }}
+        from {{ ref(measure_id) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
