@@ -3,6 +3,7 @@ that work where POSIX-only modules do not exist (Windows)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -83,3 +84,36 @@ def test_every_module_imports_without_posix_only_modules(tmp_path):
     )
     assert helped.returncode == 0, helped.stderr
     assert "--export" in helped.stdout
+
+
+def _imports_of(path: Path) -> set[str]:
+    """The dcrs modules a module imports, at any level (lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dcrs"):
+            if node.module == "dcrs":
+                found |= {f"dcrs.{alias.name}" for alias in node.names}
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("dcrs.")}
+    return found
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    package = ROOT / "src" / "dcrs"
+    graph = {f"dcrs.{path.stem}": _imports_of(path) for path in package.glob("*.py")}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for module in graph.get(start, ()):
+            if module == target or (
+                module not in seen and reaches(module, target, seen | {module})
+            ):
+                return True
+        return False
+
+    cycles = sorted(module for module in graph if reaches(module, module, {module}))
+    assert cycles == []
+    # the check can fail: a module importing one of its importers is found
+    graph["dcrs.summary"] = graph["dcrs.summary"] | {"dcrs.pipeline"}
+    assert reaches("dcrs.pipeline", "dcrs.pipeline", {"dcrs.pipeline"})
