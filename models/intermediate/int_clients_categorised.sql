@@ -32,12 +32,13 @@ bands as (
 
 goal_counts as (
 
+    -- from the goals alone: clients are read once (DuckDB would write down a CTE read
+    -- twice, every client with its values), and clients without goals count 0 below
     select
-        clients.client_id,
-        count(goals.goal_id) as goals_set
-    from clients
-    left join goals on clients.client_id = goals.client_id
-    group by clients.client_id
+        client_id,
+        count(goal_id) as goals_set
+    from goals
+    group by client_id
 
 ),
 
@@ -64,10 +65,10 @@ client_values as (
         clients.primary_health_issue,
         clients.bmi,
         clients.bmi_issue,
-        goal_counts.goals_set,
+        coalesce(goal_counts.goals_set, 0) as goals_set,
         clients.signposted_to
     from clients
-    inner join goal_counts on clients.client_id = goal_counts.client_id
+    left join goal_counts on clients.client_id = goal_counts.client_id
     left join wards on clients.ward_key = wards.ward_key
 
 ),

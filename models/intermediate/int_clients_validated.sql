@@ -10,9 +10,11 @@ clients as (
 
 ),
 
-triaged as (
+rejected_lines as (
 
-    select * from {{ ref('int_client_rows_triaged') }}
+    -- the rows triage rejected (few): every other staged row is kept
+    select source_line from {{ ref('int_client_rows_triaged') }}
+    where rejection_reason is not null
 
 ),
 
@@ -38,10 +40,7 @@ kept as (
 
     select clients.*
     from clients
-    inner join triaged
-        on
-            clients.source_line = triaged.source_line
-            and triaged.rejection_reason is null
+    anti join rejected_lines on clients.source_line = rejected_lines.source_line
 
 ),
 

@@ -6,9 +6,11 @@ goals as (
 
 ),
 
-triaged as (
+rejected_lines as (
 
-    select * from {{ ref('int_goal_rows_triaged') }}
+    -- the rows triage rejected (few): every other staged row is kept
+    select source_line from {{ ref('int_goal_rows_triaged') }}
+    where rejection_reason is not null
 
 ),
 
@@ -34,10 +36,7 @@ coded as (
         outcome_codes.category as outcome_category
 
     from goals
-    inner join triaged
-        on
-            goals.source_line = triaged.source_line
-            and triaged.rejection_reason is null
+    anti join rejected_lines on goals.source_line = rejected_lines.source_line
     cross join manifest
     {{ code_list_join('goal_codes', 'goal', 'goals.goal_key') }}
     {{ code_list_join('outcome_codes', 'outcome', 'goals.outcome_key') }}

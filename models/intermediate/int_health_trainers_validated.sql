@@ -6,9 +6,11 @@ trainers as (
 
 ),
 
-triaged as (
+rejected_lines as (
 
-    select * from {{ ref('int_health_trainer_rows_triaged') }}
+    -- the rows triage rejected (few): every other staged row is kept
+    select source_line from {{ ref('int_health_trainer_rows_triaged') }}
+    where rejection_reason is not null
 
 ),
 
@@ -43,10 +45,7 @@ checked as (
             as end_date_issue
 
     from trainers
-    inner join triaged
-        on
-            trainers.source_line = triaged.source_line
-            and triaged.rejection_reason is null
+    anti join rejected_lines on trainers.source_line = rejected_lines.source_line
     cross join manifest
     {{ code_list_join('role_codes', 'role', 'trainers.role_key') }}
 

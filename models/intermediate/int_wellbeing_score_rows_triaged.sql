@@ -1,46 +1,13 @@
-{#- Row-level rules for wellbeing_scores.csv: no client_id, or a client not kept from
-    clients.csv, make the row unusable; of rows for the same client, instrument and stage
+{#- Row-level rules for wellbeing_scores.csv: a row with a row-level issue
+    (int_wellbeing_score_rows_checked: no client_id, or a client not kept from
+    clients.csv) is unusable; of the other rows for the same client, instrument and stage
     the later one in the file is kept. -#}
 
 with
 
-scores as (
-
-    select * from {{ ref('stg_dcrs__wellbeing_scores') }}
-
-),
-
-kept_clients as (
-
-    select client_id
-    from {{ ref('int_client_rows_triaged') }}
-    where rejection_reason is null
-
-),
-
 checked as (
 
-    select
-        scores.source_line,
-        scores.client_id,
-        scores.instrument_key,
-        scores.stage_key,
-        case
-            when scores.client_id is null or kept_clients.client_id is null then 'client_id'
-            else 'instrument, stage'
-        end as rejection_column,
-        case
-            when scores.client_id is null or kept_clients.client_id is null then scores.client_id
-            else scores.instrument_value || ', ' || scores.stage_value
-        end as rejected_value,
-        case
-            when scores.client_id is null then 'client_id is blank'
-            when kept_clients.client_id is null
-                then 'client_id ' || scores.client_id || ' is not a staged client'
-        end as row_issue
-
-    from scores
-    left join kept_clients on scores.client_id = kept_clients.client_id
+    select * from {{ ref('int_wellbeing_score_rows_checked') }}
 
 ),
 

@@ -6,9 +6,11 @@ scores as (
 
 ),
 
-triaged as (
+rejected_lines as (
 
-    select * from {{ ref('int_wellbeing_score_rows_triaged') }}
+    -- the rows triage rejected (few): every other staged row is kept
+    select source_line from {{ ref('int_wellbeing_score_rows_triaged') }}
+    where rejection_reason is not null
 
 ),
 
@@ -43,10 +45,7 @@ coded as (
         instruments.percent_per_raw_point
 
     from scores
-    inner join triaged
-        on
-            scores.source_line = triaged.source_line
-            and triaged.rejection_reason is null
+    anti join rejected_lines on scores.source_line = rejected_lines.source_line
     cross join manifest
     {{ code_list_join('instrument_codes', 'instrument', 'scores.instrument_key') }}
     {{ code_list_join('stage_codes', 'stage', 'scores.stage_key') }}
