@@ -1,6 +1,6 @@
-"""Build compiled models at the same time in one DuckDB database, as dbt's two threads do,
-under a memory limit: does a pair of queries that each spill alone run out of memory side
-by side?
+"""Build compiled models at the same time in one DuckDB database, as dbt did with two
+threads (profiles.yml now runs one), under a memory limit: does a pair of queries that
+each spill alone run out of memory side by side?
 
     .venv/bin/python bench/concurrent_models.py COPY_OF_WAREHOUSE.duckdb 150MB \
         target/compiled/dcrs/models/intermediate/int_goal_rows_triaged.sql \

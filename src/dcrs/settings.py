@@ -25,7 +25,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 # DuckDB's memory for the load and for dbt (profiles.yml reads the same variable, with the
 # same default); beyond it DuckDB spills to temporary files beside the database instead
 # of failing. docs/performance.md gives what each size of export needs.
-DEFAULT_MEMORY_LIMIT = "600MB"
+DEFAULT_MEMORY_LIMIT = "400MB"
 
 # The sample a run loads when no export is named, and the inbox the schedule reads when
 # none is configured, relative to the project.
