@@ -64,6 +64,37 @@ def test_not_null_columns_fails_for_each_column_with_nulls(sample_warehouse, tmp
     assert_fails(warehouse, tmp_path, selection, "FAIL 2 not_null_columns_int_clients_validated")
 
 
+def test_unique_combination_fails_for_each_duplicated_key(sample_warehouse, tmp_path):
+    """The generic key test compares keys by hash first, then groups only the rows whose
+    hash repeats: it still fails on a duplicated key. One client's row written again gives
+    one failing key (FAIL 1) held by two rows; the untouched sample passes."""
+    warehouse = copy_of(sample_warehouse, tmp_path)
+    selection = ("test", "--select", "int_clients_categorised,test_name:unique_combination")
+
+    assert_passes(warehouse, tmp_path, selection, 1)
+    with duckdb.connect(str(warehouse)) as con:
+        client = con.execute(
+            "select client_id from intermediate.int_clients_categorised order by client_id limit 1"
+        ).fetchone()[0]
+        con.execute(
+            "insert into intermediate.int_clients_categorised select * from "
+            "intermediate.int_clients_categorised where client_id = ?",
+            [client],
+        )
+    assert_fails(
+        warehouse, tmp_path, selection, "FAIL 1 unique_combination_int_clients_categorised"
+    )
+    # the failing key and its rows, from the test's own SQL as dbt compiled it
+    (compiled,) = (tmp_path / "target" / "compiled").rglob(
+        "unique_combination_int_clients_*.sql"  # dbt shortens long test names
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        failing = con.execute(
+            f"select client_id, rows_for_key from ({compiled.read_text()})"
+        ).fetchall()
+    assert failing == [(client, 2)]
+
+
 def test_overlapping_bands_fail_the_build(sample_warehouse, tmp_path):
     """A band that overlapped another would put a unit into two categories of a measure.
     The seed test finds it before any data does: widen one age band into the next and it

@@ -16,9 +16,7 @@ goals as (
 
 kept_clients as (
 
-    select client_id
-    from {{ ref('int_client_rows_triaged') }}
-    where rejection_reason is null
+    select client_id from {{ ref('int_clients_validated') }}
 
 ),
 

@@ -17,9 +17,7 @@ scores as (
 
 kept_clients as (
 
-    select client_id
-    from {{ ref('int_client_rows_triaged') }}
-    where rejection_reason is null
+    select client_id from {{ ref('int_clients_validated') }}
 
 ),
 
