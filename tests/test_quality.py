@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import ROOT, SAMPLE_EXPORT, copy_project, run_dcrs
+from conftest import ROOT, SAMPLE_EXPORT, copy_project, outputs_of, run_dcrs
 from exports import read_rows, write_rows
 
 from dcrs.quality import keep_one_duckdb_connection, load_definitions
@@ -172,7 +172,7 @@ def test_thresholds_come_from_the_seed(tmp_path):
 
 
 def test_data_docs_are_written_as_static_html(sample_warehouse):
-    docs = sample_warehouse.with_name("data_docs")
+    docs = outputs_of(sample_warehouse) / "data_docs"
     html = (docs / "index.html").read_text()
     for suite in ("data_capture", "validity", "structure"):
         assert suite in html
