@@ -170,8 +170,8 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def vendor(package: Package, work: Path) -> list[str]:
-    """Copy the package's files into its folder; the README's lines for it."""
+def vendor(package: Package, work: Path) -> str:
+    """Copy the package's files into its folder; the README's row for it."""
     source = npm_pack(package.spec, work)
     folder = VENDOR / package.folder
     folder.mkdir(parents=True)
@@ -180,8 +180,7 @@ def vendor(package: Package, work: Path) -> list[str]:
         shutil.copyfile(source / inside, folder / target)
     if package.licence_text is not None:
         (folder / "LICENSE").write_text(package.licence_text, encoding="utf-8")
-    lines = [f"| `{package.spec}` | {package.licence} | {package.replaces} |"]
-    return lines
+    return f"| `{package.spec}` | {package.licence} | {package.replaces} |"
 
 
 def write_readme(rows: list[str]) -> None:
@@ -190,6 +189,8 @@ def write_readme(rows: list[str]) -> None:
         for path in sorted(VENDOR.rglob("*"))
         if path.is_file() and path.name != "README.md"
     ]
+    table = "\n".join(rows)
+    listing = "\n".join(checksums)
     (VENDOR / "README.md").write_text(
         "# Data Docs assets, vendored\n\n"
         "The CSS, JavaScript and font files that Great Expectations' Data Docs pages use,\n"
@@ -198,7 +199,7 @@ def write_readme(rows: list[str]) -> None:
         "the npm packages of the versions GX's page templates name; do not edit by hand.\n"
         "Each folder holds its package's licence.\n\n"
         "| npm package | licence | replaces GX's link to |\n"
-        "| --- | --- | --- |\n" + "\n".join(rows) + "\n\nSHA-256 of every file:\n\n" + "\n".join(checksums) + "\n",
+        f"| --- | --- | --- |\n{table}\n\nSHA-256 of every file:\n\n{listing}\n",
         encoding="utf-8",
     )
 
@@ -212,7 +213,7 @@ def main() -> int:
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as work:
         for package in PACKAGES:
-            rows += vendor(package, Path(work))
+            rows.append(vendor(package, Path(work)))
     write_readme(rows)
     size = sum(path.stat().st_size for path in VENDOR.rglob("*") if path.is_file())
     print(f"vendored {len(PACKAGES)} packages into {VENDOR.relative_to(ROOT)} ({size:,} bytes)")
