@@ -35,6 +35,8 @@ from typing import Any
 import duckdb
 import yaml
 
+from dcrs.data_docs import write_site
+
 SUITE_FILES = ("data_capture.yml", "validity.yml", "structure.yml")
 DATASOURCE_NAME = "dcrs_warehouse"
 CHECKPOINT_NAME = "dcrs_quality"
@@ -353,8 +355,6 @@ def run_checks(
     if data_docs_dir is not None:
         # built once, after every suite has run: an UpdateDataDocsAction in the checkpoint
         # would rebuild the whole site once per validation definition
-        from dcrs.data_docs import write_site
-
         write_site(context, Path(data_docs_dir))
 
     by_check = {definition.check: definition for definition in definitions.checks}

@@ -2,7 +2,7 @@
 
 GX 1.x's page templates load about fifteen stylesheets, scripts and images from CDNs and
 GX's web server, so on a network without internet the pages render blank. Our views
-(``views.py``) are GX's page views with a template loader in front of GX's: a few of GX's
+wrap GX's page views, with a template loader in front of GX's: a few of GX's
 templates (``templates/``, each marked ``dcrs:`` where it differs) load the same CSS,
 JavaScript and fonts from ``static/vendor/`` in the site, copied there from ``vendor/``
 (npm packages of the versions GX names, with their licences: ``vendor/README.md``,
@@ -12,8 +12,8 @@ can be moved, published or opened from a file share.
 No record values reach the pages: that is the checks' result format
 (``dcrs.quality.RESULT_FORMAT``), which keeps counts only.
 
-The views are in ``dcrs.data_docs.views``, which imports GX (seconds); GX instantiates
-them by name from the site configuration (``site_config``).
+GX instantiates the views by name from the site configuration (``site_config``); they
+import GX when GX builds them, not when this module is imported (GX costs seconds).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from jinja2 import ChoiceLoader, FileSystemLoader
+
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 VENDOR = HERE / "vendor"
-VIEWS_MODULE = f"{__name__}.views"
 SITE_NAME = "dcrs_quality"
 # What a site holds; cleared before each build so pages of an earlier run never linger.
 SITE_ENTRIES = ("index.html", "static", "expectations", "validations")
@@ -54,16 +55,47 @@ def site_root(renderer_type: str, suite_name: str | None) -> str:
     return "../" * depth
 
 
+class _OfflineView:
+    """One of GX's page views (``gx_view``), reading our templates before GX's and telling
+    them where the site's root is, relative to the page being rendered. GX calls only
+    ``render`` on a view."""
+
+    gx_view: str
+
+    def __init__(self, custom_styles_directory: Any = None, custom_views_directory: Any = None):
+        from great_expectations.render import view
+
+        self.view = getattr(view, self.gx_view)(custom_styles_directory, custom_views_directory)
+        self.view.env.loader = ChoiceLoader([FileSystemLoader(TEMPLATES), self.view.env.loader])
+        self.view.env.globals["gx_dark_logo_url"] = GX_DARK_LOGO_URL
+
+    def render(self, document: Any, template: Any = None, **kwargs: Any) -> str:
+        root = site_root(document.renderer_type, document.expectation_suite_name)
+        return self.view.render(document, template, site_root=root, **kwargs)
+
+
+class OfflinePageView(_OfflineView):
+    """A suite's expectations page or a validation's results page."""
+
+    gx_view = "DefaultJinjaPageView"
+
+
+class OfflineIndexPageView(_OfflineView):
+    """The site's index.html."""
+
+    gx_view = "DefaultJinjaIndexPageView"
+
+
 def site_config(directory: Path) -> dict[str, Any]:
     """A GX site configuration: written to ``directory``, every page by our views, no
     'how to' buttons (links to GX's documentation online and a walkthrough)."""
-    view = {"module_name": VIEWS_MODULE, "class_name": "OfflinePageView"}
+    view = {"module_name": __name__, "class_name": OfflinePageView.__name__}
     return {
         "class_name": "SiteBuilder",
         "show_how_to_buttons": False,
         "site_index_builder": {
             "class_name": "DefaultSiteIndexBuilder",
-            "view": {"module_name": VIEWS_MODULE, "class_name": "OfflineIndexPageView"},
+            "view": {"module_name": __name__, "class_name": OfflineIndexPageView.__name__},
         },
         "site_section_builders": {
             section: {"view": view} for section in ("expectations", "validations", "profiling")
