@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 import pytest
-from conftest import SAMPLE_EXPORT, run_dcrs
+from conftest import SAMPLE_EXPORT, outputs_of, run_dcrs
 from exports import read_rows, write_rows
 from test_report_html import Chromium, needs_chromium
 
@@ -107,12 +107,12 @@ def hostile_docs(hostile_export: Path) -> Path:
         "validity:bmi_is_number",
         "validity:date_of_birth",
     } <= failed
-    return warehouse.with_name("data_docs")
+    return outputs_of(warehouse) / "data_docs"
 
 
 @pytest.fixture(scope="module")
 def sample_docs(sample_warehouse: Path) -> Path:
-    return sample_warehouse.with_name("data_docs")
+    return outputs_of(sample_warehouse) / "data_docs"
 
 
 @pytest.fixture(params=["sample", "hostile"])
