@@ -139,11 +139,16 @@ def _forget_or_remember(export: Path, warehouse: Path, error: Exception | None) 
 
     if not (export / "manifest.json").is_file():
         return
-    checksum = inbox.export_checksum(export.resolve())
-    if error is None:
-        inbox.forget_refusal(warehouse, checksum)
-    elif isinstance(error, inbox.REFUSALS):
-        inbox.remember_refusal(warehouse, export.resolve(), checksum, error)
+    if error is None and not inbox.read_refusals(warehouse):
+        return  # nothing to forget: no need to read the export again
+    try:
+        checksum = inbox.export_checksum(export.resolve())
+        if error is None:
+            inbox.forget_refusal(warehouse, checksum)
+        elif isinstance(error, inbox.REFUSALS):
+            inbox.remember_refusal(warehouse, export.resolve(), checksum, error)
+    except OSError:
+        pass  # the run's own outcome matters more; the inbox then tries it again
 
 
 @app.command(epilog=EXIT_STATUSES)
@@ -192,6 +197,10 @@ def run_inbox(
         f"the warehouse, {len(outcome.refused)} refused, {len(outcome.refused_before)} "
         "refused earlier (files unchanged)"
     )
+    for folder in outcome.loaded:
+        typer.echo(f"  published: {folder}")
+    for folder in outcome.skipped:
+        typer.echo(f"  already in the warehouse: {folder}")
     for folder, error in outcome.refused:
         failure = failures.describe(error)
         typer.secho(f"  refused: {folder}: {failure.message.splitlines()[0]}", fg=typer.colors.RED)

@@ -22,6 +22,7 @@ from pathlib import Path
 from dcrs.build import BuildError
 from dcrs.export_contract import EXPORT_FILES, MANIFEST_FILE
 from dcrs.load import ExportError, read_manifest
+from dcrs.pipeline import AlertNotDelivered
 from dcrs.warehouse import loaded_extracts
 
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -144,8 +145,6 @@ def run_inbox(
     """Run every new export of ``inbox`` with ``run_one`` (``dcrs.pipeline.run`` as the
     CLI or the flow calls it), each on its own; report each by name. Exceptions other
     than a refusal or an undelivered alert stop the inbox and propagate."""
-    from dcrs.pipeline import AlertNotDelivered
-
     found = scan_inbox(inbox, warehouse)
     outcome = InboxOutcome(skipped=found.already_loaded)
     for folder in found.already_loaded:
