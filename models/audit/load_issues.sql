@@ -1,6 +1,7 @@
 {#- Everything in the export that could not be used as it stands: rows rejected (with
     the column and rule that rejected them) and values counted as Invalid. Values of
-    date_of_birth and postcode are withheld: they never leave staging. -#}
+    date_of_birth and postcode are withheld: they never leave staging; so is a ward that
+    holds digits (a postcode typed into the field: int_clients_validated). -#}
 
 with
 
@@ -75,6 +76,7 @@ issues as (
         ('ethnicity', 'ethnicity_value'),
         ('disability', 'disability_value'),
         ('postcode', "'(withheld: postcode)'"),
+        ('ward', 'ward_value'),
         ('deprivation_quintile', 'deprivation_quintile_value'),
         ('how_heard', 'how_heard_value'),
         ('referral_source', 'referral_source_value'),
