@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_EXPORT, run_dbt, run_dcrs
+from conftest import SAMPLE_EXPORT, outputs_of, run_dbt, run_dcrs
 from exports import read_rows, write_rows
 
 WITHHELD = "(withheld: holds digits, may be a postcode)"
@@ -219,7 +219,7 @@ def test_no_bad_value_is_published_or_shown_as_a_category(coded_run):
     needles = ["w10 5xx", "w105xx", "flat 3", "sunnyvale", "bogus"]
     warehouse = coded_run["warehouse"]
     assert found_in_tables(warehouse, ["published"], needles) == []
-    outputs = warehouse.parent
+    outputs = outputs_of(warehouse)
     assert (outputs / "report-published.html").exists()
     assert found_in_files(outputs / "parquet", needles) == []
     for report in ("report.html", "report-published.html"):
@@ -239,7 +239,7 @@ def test_a_ward_holding_digits_never_leaves_staging(coded_run):
     warehouse = coded_run["warehouse"]
     schemas = ["audit", "intermediate", "history", "marts", "published", "quality", "reference"]
     assert found_in_tables(warehouse, schemas, needles) == []
-    assert found_in_files(warehouse.parent, needles) == []
+    assert found_in_files(outputs_of(warehouse), needles) == []
 
 
 def test_a_target_ward_missing_from_the_ward_list_fails_the_build(coded_run, tmp_path):
