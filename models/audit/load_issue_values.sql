@@ -1,6 +1,10 @@
 {#- Everything in the export that could not be used as it stands: rows rejected (with
-    the column and rule that rejected them) and values counted as Invalid. Values of
-    date_of_birth and postcode are withheld: they never leave staging. -#}
+    the column and rule that rejected them) and values counted as Invalid, with the value
+    as recorded. In the private store (the values are a record's: ids, labels, dates);
+    audit.load_issues in the warehouse lists the same problems without the values. Values
+    of date_of_birth and postcode are withheld even here: they never leave staging. -#}
+
+{{ config(database='private') }}
 
 with
 
