@@ -4,7 +4,8 @@ warehouse, and swapped in only when the whole run has succeeded.
 The build folder, ``.<warehouse name>.build`` in the warehouse's folder, holds:
 
 - ``warehouse.duckdb``: a copy of the published warehouse (every extract loaded so far)
-  that the run loads its export into and dbt builds (``dcrs.build``);
+  that dbt builds (``dcrs.build``), and ``warehouse.private.duckdb``, a copy of its
+  private store (the row-level tables), that the run loads its export into;
 - ``data_docs/``: Great Expectations' Data Docs, written by the quality checks in dbt;
 - ``parquet/``, ``report.html`` and ``report-published.html``, written from the built
   database by ``write_outputs``.
@@ -23,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from dcrs.build import DATA_DOCS_DIR, DATABASE_NAME
+from dcrs.warehouse import private_store
 
 # What a run publishes beside the warehouse, in the warehouse's folder.
 DATA_DOCS = DATA_DOCS_DIR
@@ -37,12 +39,17 @@ def build_folder(warehouse: Path) -> Path:
 
 
 def start(warehouse: Path) -> Path:
-    """A new build folder holding a copy of the published warehouse (if any)."""
+    """A new build folder holding a copy of the published warehouse and of its private
+    store (if any)."""
     folder = build_folder(warehouse)
     discard(folder)
     folder.mkdir(parents=True)
-    if warehouse.exists():
-        shutil.copyfile(warehouse, folder / DATABASE_NAME)
+    for published, copy in (
+        (warehouse, folder / DATABASE_NAME),
+        (private_store(warehouse), private_store(folder / DATABASE_NAME)),
+    ):
+        if published.exists():
+            shutil.copyfile(published, copy)
     return folder
 
 
@@ -78,10 +85,20 @@ def _replace(source: Path, target: Path) -> None:
 
 def publish(database: Path, outputs: Path, warehouse: Path) -> Path | None:
     """Swap ``database`` in as the published warehouse, then the outputs found in the
-    folder ``outputs`` beside it. Returns the published Data Docs folder, if any."""
-    if database.with_name(database.name + ".wal").exists():
-        duckdb.connect(str(database)).close()  # DuckDB writes its log into the file
-    os.replace(database, warehouse)
+    folder ``outputs`` beside it. Returns the published Data Docs folder, if any.
+
+    The private store goes first, then the warehouse. The two renames are not one atomic
+    step: a crash between them leaves the private store one extract ahead of the
+    warehouse (a stopgap; docs/private-store.md says what the release must do)."""
+    for built, published in (
+        (private_store(database), private_store(warehouse)),
+        (database, warehouse),
+    ):
+        if not built.exists():
+            continue
+        if built.with_name(built.name + ".wal").exists():
+            duckdb.connect(str(built)).close()  # DuckDB writes its log into the file
+        os.replace(built, published)
     for name in OUTPUTS:
         if (outputs / name).exists():
             _replace(outputs / name, warehouse.with_name(name))
