@@ -22,7 +22,7 @@ from dcrs.export_contract import MANIFEST_FILE
 from dcrs.load import ExportError, LoadReport, load_export, read_manifest
 from dcrs.locking import DEFAULT_WAIT_SECONDS, exclusive_run
 from dcrs.summary import RunSummary, read_summary
-from dcrs.warehouse import check_schema_version, loaded_extracts
+from dcrs.warehouse import check_schema_version, loaded_extracts, private_store
 
 T = TypeVar("T")
 
@@ -37,8 +37,8 @@ class AlertNotDelivered(Exception):
 
 
 def load(export_dir: Path, folder: Path, warehouse: Path) -> LoadReport:
-    """Load the export into the raw schema of the build folder's database (a copy of the
-    published warehouse, with every extract loaded so far).
+    """Load the export into the raw schema of the build folder's private store (a copy of
+    the published one, with every extract's history so far).
 
     Extracts of a service load in date order, so that each record's versions follow each
     other: an export older than the latest one loaded for its service is refused (the
@@ -55,10 +55,11 @@ def load(export_dir: Path, folder: Path, warehouse: Path) -> LoadReport:
             f"extract of service {manifest.service_code} already in the warehouse; "
             "extracts load in date order (build a new warehouse to load older ones)",
         )
-    database = str(folder / DATABASE_NAME).replace("'", "''")
+    # the raw tables hold every value of the export: the private store, not the warehouse
+    database = str(private_store(folder / DATABASE_NAME)).replace("'", "''")
     with duckdb.connect(config={"memory_limit": settings.memory_limit()}) as con:
-        con.execute(f"attach '{database}' as warehouse (storage_version '{STORAGE_VERSION}')")
-        con.execute("use warehouse")
+        con.execute(f"attach '{database}' as private (storage_version '{STORAGE_VERSION}')")
+        con.execute("use private")
         return load_export(con, export_dir)
 
 

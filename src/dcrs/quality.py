@@ -392,11 +392,18 @@ def evaluate_checks(
     expectations_dir: Path,
     variables: dict[str, Any],
     data_docs_dir: Path | None = None,
+    search_path: str | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Build the suites, run them through a cursor of dbt's connection ``session``, and
-    return the results as a relation on ``session`` (the model's rows)."""
+    return the results as a relation on ``session`` (the model's rows). ``search_path``
+    (DuckDB's, e.g. ``warehouse.main,private.staging``) says where the suites' schema.table
+    names are found when the tables span two attached databases; it is set on the cursor
+    only, and ``session`` is left as it was."""
     con = session.cursor()
     try:
+        if search_path:
+            quoted = search_path.replace("'", "''")
+            con.execute(f"set search_path = '{quoted}'")
         definitions = load_definitions(con, expectations_dir, variables)
         rows = run_checks(con, definitions, data_docs_dir)
     finally:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dcrs import release
-from dcrs.build import DATABASE_NAME, OUTPUTS_DIR
+from dcrs.build import OUTPUTS_DIR
 from dcrs.inbox import scan_inbox
 from dcrs.load import read_manifest
 from dcrs.locking import exclusive_run
@@ -71,7 +71,8 @@ def rebuild_warehouse(
                 summaries.append(run(export, new, echo=echo, send_alerts=False))
             if summaries:
                 # laid out as a build folder, then released as a run's is
-                os.replace(new, folder / DATABASE_NAME)
+                for in_rebuild, build_layout in release.databases(folder, new):
+                    os.replace(in_rebuild, build_layout)
                 os.replace(release.outputs_folder(new), folder / OUTPUTS_DIR)
                 last = summaries[-1]
                 release.release(folder, warehouse, last.service_code, last.extract_date)

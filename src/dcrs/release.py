@@ -4,8 +4,9 @@ The outputs of warehouse ``X.duckdb`` live in the folder ``X/`` beside it
 (``report.html``, ``report-published.html``, ``parquet/``, ``data_docs/``). A run makes
 all of them in a build folder, ``.X.duckdb.build`` beside the warehouse:
 
-- ``warehouse.duckdb``: a copy of the published warehouse that the run loads its export
-  into and dbt builds (``dcrs.build``);
+- ``warehouse.duckdb``: a copy of the published warehouse (aggregates only) that dbt
+  builds (``dcrs.build``), and ``warehouse.private.duckdb``, a copy of its private store
+  (``X.private.duckdb``: the row-level tables) that the run loads its export into;
 - ``outputs/``: the new ``X/`` folder (Data Docs written by the quality checks in dbt,
   then the Parquet files and both reports, by ``write_outputs``);
 - ``outbox/``: the alert for the service manager, if the run has one;
@@ -13,8 +14,9 @@ all of them in a build folder, ``.X.duckdb.build`` beside the warehouse:
 
 Publishing is two steps. ``commit`` writes the file ``RELEASE`` into the build folder
 (atomically, after everything else is complete): from then on the release *will* happen.
-``complete`` then moves each part into place (the database over the warehouse, the new
-``X/`` over the old, the alert into the outbox ``X.duckdb.outbox/``) and removes the
+``complete`` then moves each part into place (the private store and the database over
+the published ones, the new ``X/`` over the old, the alert into the outbox
+``X.duckdb.outbox/``) and removes the
 build folder; each move can be repeated. A kill before ``RELEASE`` leaves the published
 release as it was; a kill after it leaves a release that ``recover`` completes. Every
 ``dcrs`` command that opens a warehouse calls ``recover`` first, so the warehouse, both
@@ -33,6 +35,7 @@ import duckdb
 
 from dcrs.build import DATABASE_NAME, OUTPUTS_DIR
 from dcrs.locking import try_exclusive_run
+from dcrs.warehouse import private_store
 
 # What a run publishes in the outputs folder beside the warehouse.
 DATA_DOCS = "data_docs"
@@ -78,9 +81,21 @@ def start(warehouse: Path) -> Path:
     folder.mkdir(parents=True)
     for part in (OUTPUTS_DIR, OUTBOX_DIR, TEMPORARY_DIR):
         (folder / part).mkdir()
-    if warehouse.exists():
-        shutil.copyfile(warehouse, folder / DATABASE_NAME)
+    for published, copy in databases(folder, warehouse):
+        if published.exists():
+            shutil.copyfile(published, copy)
     return folder
+
+
+def databases(folder: Path, warehouse: Path) -> list[tuple[Path, Path]]:
+    """Each published database and its copy in the build folder: the private store
+    first, so that a release never publishes a warehouse ahead of its private store."""
+    return list(zip(_pair(warehouse), _pair(folder / DATABASE_NAME), strict=True))
+
+
+def _pair(database: Path) -> list[Path]:
+    """A database and its private store, the private store first."""
+    return [private_store(database), database]
 
 
 def discard(folder: Path) -> None:
@@ -114,9 +129,9 @@ def _write_durably(path: Path, text: str) -> None:
 def commit(folder: Path, service_code: str, extract_date: str) -> None:
     """Mark a complete build folder for release: after this, the release happens, now or
     at the next ``recover``."""
-    database = folder / DATABASE_NAME
-    if database.with_name(database.name + ".wal").exists():
-        duckdb.connect(str(database)).close()  # DuckDB writes its log into the file
+    for database in _pair(folder / DATABASE_NAME):
+        if database.with_name(database.name + ".wal").exists():
+            duckdb.connect(str(database)).close()  # DuckDB writes its log into the file
     discard(temporary_folder(folder))
     _write_durably(
         folder / MARKER,
@@ -140,9 +155,9 @@ def complete(folder: Path, warehouse: Path) -> Path | None:
     """Carry out a committed release: each part of the build folder into place, then the
     build folder removed. Safe to repeat after a kill at any point. Returns the published
     Data Docs folder, if any."""
-    database = folder / DATABASE_NAME
-    if database.exists():
-        os.replace(database, warehouse)
+    for published, database in databases(folder, warehouse):
+        if database.exists():
+            os.replace(database, published)
     outputs = outputs_folder(warehouse)
     if (folder / OUTPUTS_DIR).exists():
         _replace_folder(folder / OUTPUTS_DIR, outputs)

@@ -22,6 +22,14 @@ import duckdb
 UNVERSIONED = 1
 
 
+def private_store(warehouse: Path) -> Path:
+    """The private store beside a warehouse (dcrs.duckdb -> dcrs.private.duckdb): the
+    row-level tables (raw, staging, intermediate, history.record_versions,
+    audit.load_issue_values). profiles.yml names it the same way (docs/private-store.md)."""
+    name = warehouse.name.removesuffix(".duckdb")
+    return warehouse.with_name(f"{name}.private.duckdb")
+
+
 class SchemaMismatch(Exception):
     """The warehouse's tables are of another version than the models build."""
 
