@@ -22,6 +22,8 @@ import pytest
 from conftest import DCRS, ROOT, SAMPLE_EXPORT, outputs_of
 from smtp_server import running_smtp_server
 
+from dcrs import release
+
 # Runs the real CLI, killed just before the release begins: a complete build folder is
 # left, not yet committed.
 KILLED_BEFORE_RELEASE = """
@@ -288,3 +290,46 @@ def test_an_undelivered_alert_waits_and_goes_with_the_next_run(tmp_path):
         assert len(server.messages) == 1
         assert "data capture" in server.messages[0]["Subject"]
     assert list(outbox.iterdir()) == []
+
+
+def current_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def test_row_level_files_are_readable_by_their_owner_only(interrupted):
+    """Everything a run writes that can hold a record (the private store, its log,
+    DuckDB's side files, the loader's temporary copies, all of the unreleased build
+    folder) has no permission for group or others, whatever the user's umask; the
+    published aggregates keep the permissions the user's umask gives."""
+    umask = current_umask()
+    assert umask & 0o077 != 0o077, "the test needs a umask that lets others read"
+    build = interrupted / ".dcrs.duckdb.build"
+    modes = {path.relative_to(build): path.stat().st_mode & 0o777 for path in build.rglob("*")}
+    assert any(path.name == "warehouse.private.duckdb" for path in modes)
+    assert {path: mode for path, mode in modes.items() if mode & 0o077} == {}
+    assert (interrupted / "dcrs.private.duckdb").stat().st_mode & 0o777 == 0o600
+    assert (interrupted / "dcrs.duckdb").stat().st_mode & 0o777 == 0o666 & ~umask
+    outputs = interrupted / "dcrs"
+    assert (outputs / "report.html").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (outputs / "parquet").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+@pytest.mark.fast
+@pytest.mark.skipif(os.name != "posix", reason="POSIX groups")
+def test_the_data_leads_group_may_read_the_private_store(tmp_path, monkeypatch):
+    import grp
+
+    group = grp.getgrgid(os.getgid())
+    monkeypatch.setenv("DCRS_PRIVATE_GROUP", group.gr_name)
+    folder = tmp_path / ".dcrs.duckdb.build"
+    (folder / "outputs").mkdir(parents=True)
+    for name in ("warehouse.duckdb", "warehouse.private.duckdb"):
+        duckdb.connect(str(folder / name)).close()
+        (folder / name).chmod(0o600)
+    release.commit(folder, "KC", "2010-08-31", 0o022)
+    private = (folder / "warehouse.private.duckdb").stat()
+    assert (private.st_mode & 0o777, private.st_gid) == (0o640, group.gr_gid)
+    assert (folder / "warehouse.duckdb").stat().st_mode & 0o777 == 0o644
+    assert (folder / "RELEASE").exists()

@@ -141,7 +141,8 @@ def run(
     started = time.perf_counter()
     export_dir = export_dir.resolve()
     warehouse = warehouse.resolve()
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)  # with the user's own permissions
+    shared_umask = settings.protect_new_files()
     with exclusive_run(warehouse, wait_seconds, echo):
         recovered = release.recover_held(warehouse)
         if recovered:
@@ -181,7 +182,14 @@ def run(
             if send_alerts:
                 alert = write_quality_alert(summary, folder / release.OUTBOX_DIR)
             summary.data_docs = step(
-                "release", release.release, folder, warehouse, service_code, extract_date, io=True
+                "release",
+                release.release,
+                folder,
+                warehouse,
+                service_code,
+                extract_date,
+                shared_umask,
+                io=True,
             )
         except BaseException as error:
             release.discard(folder)

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from dcrs import release
+from dcrs import release, settings
 from dcrs.build import OUTPUTS_DIR
 from dcrs.inbox import scan_inbox
 from dcrs.load import read_manifest
@@ -75,7 +75,13 @@ def rebuild_warehouse(
                     os.replace(in_rebuild, build_layout)
                 os.replace(release.outputs_folder(new), folder / OUTPUTS_DIR)
                 last = summaries[-1]
-                release.release(folder, warehouse, last.service_code, last.extract_date)
+                release.release(
+                    folder,
+                    warehouse,
+                    last.service_code,
+                    last.extract_date,
+                    settings.protect_new_files(),
+                )
         finally:
             release.discard(folder)
     return summaries

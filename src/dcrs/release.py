@@ -33,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 
+from dcrs import settings
 from dcrs.build import DATABASE_NAME, OUTPUTS_DIR
 from dcrs.locking import try_exclusive_run
 from dcrs.warehouse import private_store
@@ -126,13 +127,46 @@ def _write_durably(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def commit(folder: Path, service_code: str, extract_date: str) -> None:
+def _share(path: Path, umask: int) -> None:
+    """Give a published aggregate (a file, or a folder and all it holds) the permissions
+    the user's own umask gives new files: the run itself creates files private."""
+    if path.is_dir():
+        path.chmod(0o777 & ~umask)
+        for child in path.iterdir():
+            _share(child, umask)
+    elif path.exists():
+        path.chmod(0o666 & ~umask)
+
+
+def _keep_private(path: Path) -> None:
+    """The private store: its owner only, or also the data lead's group."""
+    if not path.exists():
+        return
+    group = settings.private_group()
+    if group is None:
+        path.chmod(0o600)
+        return
+    import grp  # POSIX only; a group is a POSIX setting
+
+    os.chown(path, -1, grp.getgrnam(group).gr_gid)
+    path.chmod(0o640)
+
+
+def commit(folder: Path, service_code: str, extract_date: str, umask: int | None = None) -> None:
     """Mark a complete build folder for release: after this, the release happens, now or
-    at the next ``recover``."""
+    at the next ``recover``. The aggregates (the warehouse, the outputs) get the
+    permissions ``umask`` gives (by default the process's own); the private store its
+    owner's, or its group's."""
     for database in _pair(folder / DATABASE_NAME):
         if database.with_name(database.name + ".wal").exists():
             duckdb.connect(str(database)).close()  # DuckDB writes its log into the file
     discard(temporary_folder(folder))
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    _share(folder / DATABASE_NAME, umask)
+    _share(folder / OUTPUTS_DIR, umask)
+    _keep_private(private_store(folder / DATABASE_NAME))
     _write_durably(
         folder / MARKER,
         json.dumps({"service_code": service_code, "extract_date": extract_date}) + "\n",
@@ -173,10 +207,12 @@ def complete(folder: Path, warehouse: Path) -> Path | None:
     return docs if docs.exists() else None
 
 
-def release(folder: Path, warehouse: Path, service_code: str, extract_date: str) -> Path | None:
+def release(
+    folder: Path, warehouse: Path, service_code: str, extract_date: str, umask: int | None = None
+) -> Path | None:
     """Publish a run's build folder: commit it, then complete it. Returns the published
     Data Docs folder, if the run wrote one."""
-    commit(folder, service_code, extract_date)
+    commit(folder, service_code, extract_date, umask)
     return complete(folder, warehouse)
 
 
