@@ -6,9 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import SAMPLE_EXPORT, run_dcrs
+from conftest import SAMPLE_EXPORT, connect, run_dcrs
 from exports import client, read_rows, write_export, write_rows
 
 CLIENTS = [
@@ -148,7 +147,7 @@ def boundary_warehouse(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def categories(boundary_warehouse) -> dict[tuple[str, str], str]:
-    with duckdb.connect(str(boundary_warehouse), read_only=True) as con:
+    with connect(boundary_warehouse) as con:
         rows = con.execute(
             "select measure_id, unit_id, category from intermediate.int_measure_members_categorised"
         ).fetchall()
@@ -161,7 +160,7 @@ def test_unit_lands_in_its_category(categories, key):
 
 
 def test_the_same_ward_spelt_two_ways_is_one_target_ward(boundary_warehouse):
-    with duckdb.connect(str(boundary_warehouse), read_only=True) as con:
+    with connect(boundary_warehouse) as con:
         rows = con.execute(
             "select category, n, is_target_ward from marts.ward where n > 0 order by category"
         ).fetchall()
@@ -185,9 +184,9 @@ def test_windows_1252_export_gives_the_same_marts(tmp_path, sample_warehouse):
         "select measure_id, category, n, denominator, percent from marts.measure_breakdown "
         "order by all"
     )
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         transcoded = con.execute(query).fetchall()
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         original = con.execute(query).fetchall()
     assert transcoded == original
 
@@ -205,7 +204,7 @@ def test_utf8_with_byte_order_mark_and_reordered_extra_columns(tmp_path, sample_
     assert result.returncode == 0, result.stdout + result.stderr
     assert "clients.csv: 116 rows, utf-8; extra columns ignored: notes" in result.stdout
     query = "select measure_id, category, n from marts.measure_breakdown order by all"
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         reordered = con.execute(query).fetchall()
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         assert reordered == con.execute(query).fetchall()
