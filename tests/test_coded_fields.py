@@ -102,7 +102,7 @@ def fetch(run: dict, sql: str, parameters: list | None = None) -> list[tuple]:
 def issues(run: dict, file_name: str, column: str) -> list[tuple]:
     return fetch(
         run,
-        "select line, value, reason, outcome from audit.load_issues "
+        "select line, value, reason, outcome from audit.load_issue_values "
         "where file_name = ? and column_name = ? order by line",
         [file_name, column],
     )
