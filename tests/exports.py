@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -103,3 +104,30 @@ def client(client_id: str, **values: str) -> dict[str, str]:
     }
     row.update(values)
     return row
+
+
+def set_manifest(export: Path, **values: object) -> None:
+    """Set top-level values of the export's manifest.json (any JSON value)."""
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest.update(values)
+    (export / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def csv_bytes(
+    rows: list[list[str]], endings: list[str] | str = "\r\n", encoding: str = "utf-8"
+) -> bytes:
+    """Rows (the header first) as CSV bytes, RFC 4180 quoting where needed; ``endings``:
+    one line ending for every row, or one per row (mixed line endings)."""
+    if isinstance(endings, str):
+        endings = [endings] * len(rows)
+    text = ""
+    for row, ending in zip(rows, endings, strict=True):
+        line = io.StringIO()
+        csv.writer(line, lineterminator=ending).writerow(row)
+        text += line.getvalue()
+    return text.encode(encoding)
+
+
+def line_breaks(text: str) -> int:
+    """Line breaks in ``text``: CR LF, LF or CR alone (each one break)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
