@@ -18,9 +18,7 @@ of the loader holds a value of a record: it names the file, the line and the col
 from __future__ import annotations
 
 import bisect
-import codecs
 import csv
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,28 +26,22 @@ from pathlib import Path
 import duckdb
 
 from dcrs.export_contract import EXPORT_FILES, MANIFEST_FILE, ExportError, ExportFile
+from dcrs.export_text import (
+    FileScan,
+    blank_line_runs,
+    choose_encoding,
+    count_quotes,
+    line_at,
+    readable_copy,
+    scan_file,
+    skip_breaks,
+    trailing_blank_lines,
+)
 from dcrs.manifest import Manifest, read_manifest
 
 __all__ = ["ExportError", "LoadReport", "LoadedFile", "Manifest", "load_export", "read_manifest"]
 
-CHUNK_BYTES = 16 * 1024 * 1024
 NULL_SENTINEL = "\x1fdcrs-no-value\x1f"
-# C0 control characters other than tab, line feed and carriage return, and DEL, never occur
-# in a genuine export; finding one means the bytes are not text in the encoding we tried.
-# They are ASCII bytes, the same in UTF-8 and Windows-1252 (a multi-byte UTF-8 sequence
-# uses bytes from 0x80 up only), so they are looked for in the bytes: deleting every other
-# byte leaves them (10x faster than a regular expression over the decoded text).
-CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-OTHER_BYTES = bytes(sorted(set(range(256)) - set(CONTROL_BYTES)))
-CONTROL_BYTE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
-BREAK_BYTES = b"\r\n"
-# A well-formed multi-byte UTF-8 sequence (RFC 3629): a file holding one is UTF-8 text,
-# so a byte elsewhere in it that is not UTF-8 is damage, not Windows-1252.
-UTF8_MULTIBYTE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]"
-    rb"|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
-    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
-)
 # DuckDB's reader refuses a line longer than this (its default max_line_size).
 MAX_LINE_BYTES = 2_000_000
 # What DuckDB's rejects table calls an error, in words (its own message can quote the row).
@@ -83,214 +75,6 @@ class LoadReport:
     @property
     def rows_read(self) -> int:
         return sum(loaded.rows_read for loaded in self.files)
-
-
-# --- the bytes of a file ----------------------------------------------------------------------
-
-
-@dataclass
-class FileScan:
-    """What one pass over a file's bytes found."""
-
-    utf8: bool
-    control_at: int | None  # offset of the first control byte
-    control: int  # its value
-    lf: int  # line feeds, those of CR LF pairs included
-    cr: int  # carriage returns, those of CR LF pairs included
-    crlf: int
-    quotes: int
-    ends_with_break: bool
-
-    @property
-    def breaks(self) -> int:
-        """Line breaks: CR LF, LF or CR alone."""
-        return self.lf + self.cr - self.crlf
-
-    @property
-    def break_kinds(self) -> list[bytes]:
-        kinds = {b"\r\n": self.crlf, b"\n": self.lf - self.crlf, b"\r": self.cr - self.crlf}
-        return [kind for kind, count in kinds.items() if count]
-
-
-def _count_breaks(data: bytes) -> tuple[int, int, int]:
-    """Line feeds, carriage returns and CR LF pairs in ``data``."""
-    cr = data.count(b"\r")
-    return data.count(b"\n"), cr, data.count(b"\r\n") if cr else 0
-
-
-def scan_file(path: Path) -> FileScan:
-    """One pass over the file in chunks: does it decode as UTF-8, where is its first control
-    byte, how many line breaks of each kind and quote characters does it hold."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    utf8, control_at, control, consumed = True, None, 0, 0
-    lf = cr = crlf = quotes = 0
-    last = b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-            if control_at is None and chunk.translate(None, OTHER_BYTES):
-                match = CONTROL_BYTE.search(chunk)
-                control_at, control = consumed + match.start(), chunk[match.start()]
-            chunk_lf, chunk_cr, chunk_crlf = _count_breaks(chunk)
-            lf, cr, crlf = lf + chunk_lf, cr + chunk_cr, crlf + chunk_crlf
-            crlf += last.endswith(b"\r") and chunk.startswith(b"\n")
-            quotes += chunk.count(b'"')
-            consumed += len(chunk)
-            last = chunk
-    if utf8:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8 = False
-    return FileScan(utf8, control_at, control, lf, cr, crlf, quotes, last[-1:] in (b"\n", b"\r"))
-
-
-def line_at(path: Path, offset: int) -> int:
-    """The physical line (from 1) holding the byte at ``offset``: 1 + the line breaks (CR
-    LF, LF or CR alone) before it, counted in chunks."""
-    lf = cr = crlf = 0
-    last = b""
-    with path.open("rb") as handle:
-        remaining = offset
-        while remaining > 0 and (chunk := handle.read(min(CHUNK_BYTES, remaining))):
-            chunk_lf, chunk_cr, chunk_crlf = _count_breaks(chunk)
-            lf, cr = lf + chunk_lf, cr + chunk_cr
-            crlf += chunk_crlf + (last.endswith(b"\r") and chunk.startswith(b"\n"))
-            remaining -= len(chunk)
-            last = chunk
-    return 1 + lf + cr - crlf
-
-
-def _first_match(path: Path, pattern: re.Pattern[bytes]) -> int | None:
-    """The offset of the first match of ``pattern`` (at most 4 bytes long) in the file."""
-    consumed, tail = 0, b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            if match := pattern.search(tail + chunk):
-                return consumed - len(tail) + match.start()
-            consumed += len(chunk)
-            tail = chunk[-3:]
-    return None
-
-
-def _first_undecodable(path: Path, encoding: str) -> int | None:
-    """The offset of the first byte that ``encoding`` cannot decode, if any."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    consumed = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as error:
-                return consumed + error.start
-            consumed += len(chunk)
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return consumed
-    return None
-
-
-def choose_encoding(path: Path, scan: FileScan) -> str:
-    """``utf-8`` or ``windows-1252``, one for the whole file; raise ExportError when the
-    file is neither, naming the line of the first byte that cannot be read."""
-    if scan.control_at is not None:
-        raise ExportError(
-            path,
-            f"line {line_at(path, scan.control_at)}: holds the control character "
-            f"0x{scan.control:02x}, which no text export contains (the file is damaged or is not a "
-            "CSV export)",
-        )
-    if scan.utf8:
-        return "utf-8"
-    utf8_text = _first_match(path, UTF8_MULTIBYTE)
-    if utf8_text is not None:
-        bad = _first_undecodable(path, "utf-8")
-        raise ExportError(
-            path,
-            f"line {line_at(path, bad)}: holds a byte that is not UTF-8, in a file holding "
-            f"UTF-8 text (from line {line_at(path, utf8_text)}); a file has one encoding, so "
-            "this one is damaged or was put together from files of different encodings",
-        )
-    bad = _first_undecodable(path, "cp1252")
-    if bad is not None:
-        raise ExportError(
-            path,
-            "cannot be decoded as UTF-8 or Windows-1252 "
-            f"(first undecodable byte on line {line_at(path, bad)})",
-        )
-    return "windows-1252"
-
-
-def readable_copy(path: Path, workdir: Path, encoding: str, normalise: bool) -> Path:
-    """A UTF-8 copy of ``path`` in ``workdir``, its line breaks made line feeds when
-    ``normalise`` (each break stays one break, so line numbers hold)."""
-    target = workdir / path.name
-    carry = b""
-    with path.open("rb") as source, target.open("wb") as sink:
-        first = True
-        while chunk := source.read(CHUNK_BYTES):
-            data = carry + chunk
-            if first and data.startswith(codecs.BOM_UTF8):
-                data = data[len(codecs.BOM_UTF8) :]
-            first = False
-            carry = b""
-            if normalise:
-                if data.endswith(b"\r"):  # maybe the first half of a CR LF pair
-                    data, carry = data[:-1], b"\r"
-                data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            if encoding != "utf-8":
-                data = data.decode("cp1252").encode("utf-8")
-            sink.write(data)
-        if carry:
-            sink.write(b"\n")
-    return target
-
-
-def _trailing_blank_lines(path: Path) -> int:
-    """Empty lines at the end of the file (after its last line holding anything)."""
-    size = path.stat().st_size
-    suffix = b""
-    with path.open("rb") as handle:
-        while len(suffix) < size:
-            start = max(0, size - len(suffix) - 65536)
-            handle.seek(start)
-            block = handle.read(size - len(suffix) - start)
-            stripped = block.rstrip(BREAK_BYTES)
-            suffix = block[len(stripped) :] + suffix
-            if stripped:
-                break
-    lf, cr, crlf = _count_breaks(suffix)
-    return max(lf + cr - crlf - 1, 0)
-
-
-def _blank_line_runs(path: Path, line_break: bytes) -> list[tuple[int, int]]:
-    """Each run of empty lines in the file: (its first line, how many lines)."""
-    run = re.compile(b"(?:" + re.escape(line_break) + b"){2,}")
-    runs: list[tuple[int, int]] = []
-    lines_before, carry = 0, b""
-    with path.open("rb") as handle:
-        while True:
-            chunk = handle.read(CHUNK_BYTES)
-            data = carry + chunk
-            # a run reaching the end of the chunk may go on in the next one
-            cut = len(data.rstrip(BREAK_BYTES)) if chunk else len(data)
-            counted = 0
-            for match in run.finditer(data, 0, cut if chunk else len(data)):
-                lines_before += data.count(line_break, counted, match.start())
-                first_empty = lines_before + 2  # the line after the run's first break
-                breaks = (match.end() - match.start()) // len(line_break)
-                runs.append((first_empty, breaks - 1))
-                lines_before += breaks
-                counted = match.end()
-            lines_before += data.count(line_break, counted, cut)
-            carry = data[cut:]
-            if not chunk:
-                return runs
 
 
 # --- reading the rows ---------------------------------------------------------------------------
@@ -332,18 +116,6 @@ def _csv_options(width: int, serial: bool = False) -> str:
     )
 
 
-def _skip_breaks(path: Path, offset: int) -> int:
-    """The offset of the first byte at or after ``offset`` that is not a line break."""
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        while block := handle.read(65536):
-            stripped = block.lstrip(BREAK_BYTES)
-            offset += len(block) - len(stripped)
-            if stripped:
-                break
-    return offset
-
-
 def _first_reject(
     con: duckdb.DuckDBPyConnection, readable: Path, width: int, serial: bool
 ) -> tuple[int, int, int | None, str] | None:
@@ -381,20 +153,23 @@ def _csv_error(
     located = _first_reject(con, readable, len(header), serial=True) or _first_reject(
         con, readable, len(header), serial=False
     )
-    if located is None:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        first_line = re.sub(r"\s*on Line: \d+", "", first_line.split("Original Line")[0])
-        return ExportError(path, f"is not a well-formed CSV file ({first_line[:160].strip()})")
+    if located is None:  # DuckDB's text is not shown: it may hold the row
+        return ExportError(
+            path,
+            f"is not a well-formed CSV file (DuckDB's CSV reader stopped with "
+            f"{type(error).__name__} and could not say where)",
+        )
     record_at, value_at, column, kind = located
     # positions from 1; the record's position may point at blank lines before it
-    start = _skip_breaks(readable, record_at - 1) if record_at else value_at - 1
+    start = skip_breaks(readable, record_at - 1) if record_at else (value_at or 1) - 1
     where = f"line {line_at(readable, start)}"
     if kind in FIELD_COUNT_ERRORS:
         return ExportError(
             path, f"{where}: {FIELD_COUNT_ERRORS[kind]} the {len(header)} in the header"
         )
     if column and column <= len(header):
-        where += f", column {column} ({header[column - 1]})"
+        name = header[column - 1]
+        where += f", column {column} ({name if len(name) <= 60 else name[:57] + '...'})"
     return ExportError(path, f"{where}: {CSV_ERRORS.get(kind, kind.lower())}")
 
 
@@ -449,29 +224,37 @@ class Lines:
 
 
 def _skipped_blank_lines(
-    con: duckdb.DuckDBPyConnection, table: str, readable: Path, lines: Lines
+    con: duckdb.DuckDBPyConnection, table: str, readable: Path, lines: Lines, rows: int
 ) -> list[tuple[int, int]]:
     """Runs of blank lines between records, which DuckDB's reader skips: (the index of
-    the record after the run, its lines). A run of empty lines inside a quoted value is
-    the value's. Walks the runs (rare), not the rows."""
+    the record after the run, its lines). A run inside a quoted value is the value's.
+
+    Without skipped lines, record i would start i + (line breaks inside records before
+    it) lines after the header: a run is skipped when it starts where a record would. Only
+    the rows holding line breaks are fetched, and the runs (rare) are walked, not the rows.
+    """
     last_line = lines.header + lines.data  # the empty lines at the end are not counted
-    runs = [run for run in _blank_line_runs(readable, lines.line_break) if run[0] <= last_line]
+    runs = [run for run in blank_line_runs(readable, lines.line_break) if run[0] <= last_line]
     if not runs:
         return []
-    # ends[i]: lines taken by records 0..i-1 (from the first line after the header)
-    ends = [0] + [
-        total
-        for (total,) in con.execute(
-            f"select sum(1 + _breaks) over (order by rowid) from {table} order by rowid"
-        ).fetchall()
-    ]
+    # segments of records with no line break inside: from the record after row r on,
+    # record i would start at i + breaks lines after the header
+    segments = [(-1, 0)] + con.execute(
+        f"select rowid, sum(_breaks) over (order by rowid) from {table} "
+        "where _breaks > 0 order by rowid"
+    ).fetchall()
+    starts = [row + 1 + breaks for row, breaks in segments]
     skipped: list[tuple[int, int]] = []
     skipped_lines = 0
     for first, count in runs:
         position = first - lines.header - 1 - skipped_lines  # as if no blank line were skipped
-        index = bisect.bisect_left(ends, position)
-        if position >= 0 and index < len(ends) and ends[index] == position:
-            skipped.append((index, count))
+        segment = bisect.bisect_right(starts, position) - 1
+        if segment < 0:
+            continue
+        record = position - segments[segment][1]
+        segment_end = segments[segment + 1][0] if segment + 1 < len(segments) else rows
+        if record <= segment_end:  # a record (or the end of the file) would start there
+            skipped.append((record, count))
             skipped_lines += count
     return skipped
 
@@ -489,7 +272,9 @@ def number_lines(
         return True
     (inside,) = con.execute(f"select coalesce(sum(_breaks), 0) from {table}").fetchone()
     skipped = (
-        _skipped_blank_lines(con, table, readable, lines) if lines.data > rows + inside else []
+        _skipped_blank_lines(con, table, readable, lines, rows)
+        if lines.data > rows + inside
+        else []
     )
     con.execute("create or replace temp table dcrs_load_skipped (record bigint, lines bigint)")
     if skipped:
@@ -534,7 +319,7 @@ def _check_columns(path: Path, header: list[str], export_file: ExportFile) -> li
 
 
 def _check_shape(
-    con: duckdb.DuckDBPyConnection, path: Path, table: str, width: int, scan: FileScan
+    con: duckdb.DuckDBPyConnection, path: Path, readable: Path, table: str, width: int
 ) -> None:
     """Raise ExportError (dropping the table) for a row with more or fewer fields than the
     header, naming the first such row's line."""
@@ -552,7 +337,7 @@ def _check_shape(
     con.execute(f"drop table {table}")  # no half-checked raw table is left behind
     if too_many_at is not None and (too_few_at is None or too_many_at < too_few_at):
         raise ExportError(path, f"line {too_many_at}: more fields than the {width} in the header")
-    if too_few_at == last_line and scan.quotes % 2:
+    if too_few_at == last_line and count_quotes(readable) % 2:
         # DuckDB's reader on one thread ends an unclosed quote at the end of the file
         # without a word, leaving the row short
         raise ExportError(
@@ -561,36 +346,39 @@ def _check_shape(
     raise ExportError(path, f"line {too_few_at}: fewer fields than the {width} in the header")
 
 
-def load_file(
-    con: duckdb.DuckDBPyConnection,
-    export_dir: Path,
-    export_file: ExportFile,
-    manifest: Manifest,
-    workdir: Path,
-) -> LoadedFile:
-    """Copy one CSV into ``raw.<table>``: every row, every contract column, as text, with
-    the physical line where its record starts."""
-    path = export_dir / export_file.file_name
-    if not path.is_file():
-        raise ExportError(path, "required file is missing from the export")
+def _readable(path: Path, workdir: Path) -> tuple[Path, str, FileScan, bool]:
+    """The file DuckDB is to read (the export's, or a copy in ``workdir`` when it is
+    Windows-1252 or its line breaks are mixed), its encoding, the scan of its bytes, and
+    whether its line breaks were made line feeds."""
     scan = scan_file(path)
     encoding = choose_encoding(path, scan)
+    normalise = len(scan.break_kinds) > 1
+    if normalise or encoding != "utf-8":
+        return readable_copy(path, workdir, encoding, normalise), encoding, scan, normalise
+    return path, encoding, scan, normalise
+
+
+def _lines(scan: FileScan, readable: Path, header_lines: int, normalised: bool) -> Lines:
     kinds = scan.break_kinds
-    normalise = len(kinds) > 1
-    readable = (
-        readable_copy(path, workdir, encoding, normalise)
-        if normalise or encoding != "utf-8"
-        else path
-    )
-    header, header_lines = _header(path, readable)
-    extra = _check_columns(path, header, export_file)
     all_lines = scan.breaks + (0 if scan.ends_with_break else 1)
-    lines = Lines(
+    return Lines(
         header=header_lines,
-        data=all_lines - _trailing_blank_lines(readable) - header_lines,
-        line_break=b"\n" if normalise or not kinds else kinds[0],
+        data=all_lines - trailing_blank_lines(readable) - header_lines,
+        line_break=b"\n" if normalised or not kinds else kinds[0],
     )
 
+
+def _read_numbered(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    readable: Path,
+    header: list[str],
+    export_file: ExportFile,
+    lines: Lines,
+    expected: int,
+) -> int:
+    """Create ``raw.<table>`` from the file, each row with its ``source_line``; raise
+    ExportError (leaving no table) for a malformed row. Returns the rows read."""
     # One write: the raw table is made straight from the CSV, with flags for the shape of
     # each row (computed before empty fields become null), which are dropped once
     # checked. Reading into a temporary table first and copying it wrote every row twice.
@@ -617,13 +405,12 @@ def load_file(
         )
         return con.execute(f"select count(*) from {table}").fetchone()[0]
 
-    expected = manifest.row_counts[export_file.file_name]
     count_breaks = lines.data != expected
     rows_read = read(count_breaks)
     if lines.data != rows_read and not count_breaks:
         rows_read = read(count_breaks=True)
     numbered = number_lines(con, table, readable, lines, rows_read)
-    _check_shape(con, path, table, width, scan)
+    _check_shape(con, path, readable, table, width)
     for column in ("_too_many_fields", "_too_few_fields", "_breaks"):
         con.execute(f"alter table {table} drop column if exists {column}")
     if not numbered:
@@ -633,6 +420,10 @@ def load_file(
             "its records do not add up to its lines (the CSV reader and the line count "
             "disagree); the file is damaged",
         )
+    return rows_read
+
+
+def _check_row_count(path: Path, export_file: ExportFile, rows_read: int, expected: int) -> None:
     if rows_read != expected:
         raise ExportError(
             path,
@@ -646,6 +437,27 @@ def load_file(
             + " and ".join(item.file_name for item in EXPORT_FILES if item.may_be_empty)
             + " may hold a header only)",
         )
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    export_dir: Path,
+    export_file: ExportFile,
+    manifest: Manifest,
+    workdir: Path,
+) -> LoadedFile:
+    """Copy one CSV into ``raw.<table>``: every row, every contract column, as text, with
+    the physical line where its record starts."""
+    path = export_dir / export_file.file_name
+    if not path.is_file():
+        raise ExportError(path, "required file is missing from the export")
+    readable, encoding, scan, normalised = _readable(path, workdir)
+    header, header_lines = _header(path, readable)
+    extra = _check_columns(path, header, export_file)
+    lines = _lines(scan, readable, header_lines, normalised)
+    expected = manifest.row_counts[export_file.file_name]
+    rows_read = _read_numbered(con, path, readable, header, export_file, lines, expected)
+    _check_row_count(path, export_file, rows_read, expected)
     return LoadedFile(export_file.file_name, encoding, rows_read, extra)
 
 
