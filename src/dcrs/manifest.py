@@ -108,6 +108,7 @@ class ManifestSchema(BaseModel):
 
     service_code: Annotated[StrictStr, AfterValidator(_service_code)]
     service_name: Annotated[StrictStr, AfterValidator(_service_name)]
+    # text in the file, a date once validated
     extract_date: Annotated[StrictStr, AfterValidator(_extract_date)]
     row_counts: RowCounts  # type: ignore[valid-type]
 
@@ -177,8 +178,10 @@ def read_manifest(export_dir: Path) -> Manifest:
             f"the manifest cannot be read as JSON ({error.msg}: line {error.lineno} "
             f"column {error.colno})",
         ) from error
-    except ValueError as error:
+    except ValueError as error:  # a key named twice
         raise ExportError(path, f"the manifest cannot be read: {error}") from error
+    except RecursionError as error:
+        raise ExportError(path, "the manifest cannot be read as JSON (nested too deep)") from error
     if not isinstance(document, dict):
         raise ExportError(path, "the manifest is not a JSON object")
     try:
