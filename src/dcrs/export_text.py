@@ -21,9 +21,9 @@ CHUNK_BYTES = 16 * 1024 * 1024
 # in a genuine export; finding one means the bytes are not text in the encoding we tried.
 # They are ASCII bytes, the same in UTF-8 and Windows-1252 (a multi-byte UTF-8 sequence
 # uses bytes from 0x80 up only), so they are looked for in the bytes: deleting every other
-# byte leaves them (10x faster than a regular expression over the decoded text).
+# byte but line breaks leaves them (10x faster than a regular expression over the text).
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-OTHER_BYTES = bytes(sorted(set(range(256)) - set(CONTROL_BYTES)))
+NOT_CONTROL_OR_BREAK = bytes(sorted(set(range(256)) - set(CONTROL_BYTES + b"\r\n")))
 CONTROL_BYTE = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
 BREAK_BYTES = b"\r\n"
 # A well-formed multi-byte UTF-8 sequence (RFC 3629): a file holding one is UTF-8 text,
@@ -79,11 +79,15 @@ def scan_file(path: Path) -> FileScan:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-            if control_at is None and chunk.translate(None, OTHER_BYTES):
+            # one pass keeps the control bytes and line breaks (a few per 100 bytes),
+            # which are then counted in what is left
+            kept = chunk.translate(None, NOT_CONTROL_OR_BREAK)
+            if control_at is None and kept.translate(None, b"\r\n"):
                 match = CONTROL_BYTE.search(chunk)
                 control_at, control = consumed + match.start(), chunk[match.start()]
-            chunk_lf, chunk_cr, chunk_crlf = _count_breaks(chunk)
-            lf, cr, crlf = lf + chunk_lf, cr + chunk_cr, crlf + chunk_crlf
+            chunk_cr = kept.count(b"\r")
+            lf, cr = lf + kept.count(b"\n"), cr + chunk_cr
+            crlf += chunk.count(b"\r\n") if chunk_cr else 0
             crlf += last.endswith(b"\r") and chunk.startswith(b"\n")
             consumed += len(chunk)
             last = chunk
