@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from pathlib import Path
 
@@ -113,18 +112,25 @@ def set_manifest(export: Path, **values: object) -> None:
     (export / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
 
+def csv_field(value: str, quote_all: bool = False) -> str:
+    """RFC 4180: a value holding a comma, quote or line break is quoted, its quotes doubled
+    (the csv module leaves a CR unquoted when the line ending is LF)."""
+    if quote_all or any(character in value for character in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def csv_bytes(
     rows: list[list[str]], endings: list[str] | str = "\r\n", encoding: str = "utf-8"
 ) -> bytes:
-    """Rows (the header first) as CSV bytes, RFC 4180 quoting where needed; ``endings``:
-    one line ending for every row, or one per row (mixed line endings)."""
+    """Rows (the header first) as CSV bytes; ``endings``: one line ending for every row,
+    or one per row (mixed line endings)."""
     if isinstance(endings, str):
         endings = [endings] * len(rows)
-    text = ""
-    for row, ending in zip(rows, endings, strict=True):
-        line = io.StringIO()
-        csv.writer(line, lineterminator=ending).writerow(row)
-        text += line.getvalue()
+    text = "".join(
+        ",".join(csv_field(value) for value in row) + ending
+        for row, ending in zip(rows, endings, strict=True)
+    )
     return text.encode(encoding)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from exports import COLUMNS, line_breaks, set_row_count, write_export
+from exports import COLUMNS, csv_field, line_breaks, set_row_count, write_export
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -47,13 +47,6 @@ class Case:
     extra: list[str]  # the extra column, if any
     error_line: int | None  # the line a refusal must name
     error_words: str | None  # and what it must say
-
-
-def quoted(value: str, quote_all: bool) -> str:
-    """RFC 4180: a value holding a comma, quote or line break is quoted, quotes doubled."""
-    if quote_all or any(character in value for character in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
 
 
 def is_utf8(data: bytes) -> bool:
@@ -107,11 +100,11 @@ def goals_files(draw: st.DrawFn) -> Case:
     for index, row in enumerate(rows):
         text += draw(st.sampled_from(endings)) * draw(st.sampled_from([0, 0, 0, 1, 2]))
         lines.append(line_breaks(text) + 1)
-        fields = [quoted(row[name], quote_all) for name in header]
+        fields = [csv_field(row[name], quote_all) for name in header]
         if index == damaged and damage == "too few":
             fields = fields[:-1]
         if index == damaged and damage == "too many":
-            fields.append(quoted(f"{MARKER}extra", quote_all))
+            fields.append(csv_field(f"{MARKER}extra", quote_all))
         text += ",".join(fields) + draw(st.sampled_from(endings))
     text += draw(st.sampled_from(endings)) * draw(st.sampled_from([0, 0, 1, 2]))
 
