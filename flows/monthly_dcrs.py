@@ -20,7 +20,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from dcrs import pipeline, settings
+from dcrs import inbox as inbox_runs
+from dcrs import pipeline, release, settings
 from dcrs.summary import run_markdown
 
 T = TypeVar("T")
@@ -70,17 +71,34 @@ def monthly_dcrs_run(
     """
     logger = get_run_logger()
     project = settings.project_dir()
-    warehouse = project / warehouse
+    warehouse = (project / warehouse).resolve()
+    done = release.recover(warehouse)
+    if done:
+        logger.info(done)
     if export_dir is not None:
-        exports = [project / export_dir]
-    else:
-        found = pipeline.scan_inbox(project / inbox, warehouse)
-        for folder in found.already_loaded:
-            logger.info("Already in the warehouse, skipped: %s", folder)
-        exports = found.to_load
-        if not exports:
-            logger.info("No new export in %s: nothing to do", inbox)
-    return [_load_one(export, warehouse) for export in exports]
+        return [_load_one(project / export_dir, warehouse)]
+    results: list[dict[str, Any]] = []
+    outcome = inbox_runs.run_inbox(
+        project / inbox,
+        warehouse,
+        lambda export: results.append(_load_one(export, warehouse)),
+        echo=logger.info,
+    )
+    if not (outcome.loaded or outcome.refused):
+        for line in pipeline.deliver_pending(warehouse, logger.info):
+            logger.info(line)
+    problems = [f"refused {folder}: {error}" for folder, error in outcome.refused] + [
+        f"published {folder}, alert not delivered: {error}"
+        for folder, error in outcome.alert_failures
+    ]
+    if problems:
+        raise InboxFailed("\n".join(problems))
+    return results
+
+
+class InboxFailed(Exception):
+    """An export of the inbox was refused, or an alert could not be delivered; the other
+    exports were run."""
 
 
 def _load_one(export_dir: Path, warehouse: Path) -> dict[str, Any]:

@@ -43,3 +43,29 @@
 {% macro coded_value(category_expression, issue_expression) -%}
     case when {{ issue_expression }} is not null then 'Invalid' else {{ category_expression }} end
 {%- endmacro %}
+
+{#- Wards (the export contract, "Code lists", "Wards"). A ward holding digits is no ward
+    name: a postcode, or part of an address, typed into the field. Where the service has
+    a ward list (has_ward_list), a ward not on it (is_listed_ward false) is Invalid too;
+    without a list, any other name is a ward. -#}
+{% macro ward_holds_digits(value_expression) -%}
+    regexp_matches({{ value_expression }}, '[0-9]')
+{%- endmacro %}
+
+{% macro ward_looks_like_postcode(value_expression) -%}
+    regexp_full_match(
+        upper(regexp_replace({{ value_expression }}, '\s', '', 'g')),
+        '[A-Z][A-Z]?[0-9][A-Z0-9]?([0-9][A-Z][A-Z])?'
+    )
+{%- endmacro %}
+
+{% macro ward_issue(value_expression, has_ward_list, is_listed_ward) -%}
+    case
+        when {{ value_expression }} is null then null
+        when {{ has_ward_list }} and {{ is_listed_ward }} then null
+        when {{ ward_looks_like_postcode(value_expression) }}
+            then 'looks like a postcode, not a ward name'
+        when {{ ward_holds_digits(value_expression) }} then 'holds digits, not a ward name'
+        when {{ has_ward_list }} then 'not in the service''s ward list'
+    end
+{%- endmacro %}

@@ -20,6 +20,11 @@ SHARED = Path(os.environ.get("DCRS_SHARED_DIR", ROOT.parent / "shared"))
 DCRS = Path(sys.executable).with_name("dcrs")
 
 
+def outputs_of(warehouse: Path) -> Path:
+    """The folder of a warehouse's published outputs: X/ beside X.duckdb."""
+    return warehouse.with_suffix("")
+
+
 def copy_project(target: Path) -> Path:
     """A copy of the dbt project and the code beside it, without generated state (target/,
     logs, warehouses, the environment): for runs pointed at it with DCRS_PROJECT_DIR."""
@@ -44,15 +49,16 @@ def copy_project(target: Path) -> Path:
 
 
 def run_dcrs(
-    export: Path, warehouse: Path, project: Path | None = None
+    export: Path, warehouse: Path, project: Path | None = None, *options: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `dcrs run` in a fresh process, as a user would; ``project``: a copy of the dbt
-    project to run instead of the checkout's (DCRS_PROJECT_DIR)."""
+    project to run instead of the checkout's (DCRS_PROJECT_DIR); ``options``: more
+    options of `dcrs run`."""
     env = {**os.environ}
     if project is not None:
         env["DCRS_PROJECT_DIR"] = str(project)
     return subprocess.run(
-        [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse)],
+        [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse), *options],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 LOOPBACK = "127.0.0.1"
 
@@ -76,10 +84,13 @@ class PasswordAuthenticator:
 
     user: str
     password: str
+    # whether each login the server received came over TLS
+    logins_over_tls: list[bool] = field(default_factory=list)
 
     def __call__(
         self, server: Any, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
+        self.logins_over_tls.append(server.transport.get_extra_info("sslcontext") is not None)
         accepted = (
             isinstance(auth_data, LoginPassword)
             and auth_data.login == self.user.encode()
@@ -97,6 +108,7 @@ class SmtpServer:
     host: str
     port: int
     handler: RecordingHandler
+    controller: Any = None
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -107,15 +119,52 @@ class SmtpServer:
         return [delivery.message for delivery in self.handler.deliveries]
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, written into ``folder`` (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file = folder / "smtp-certificate.pem"
+    key_file = folder / "smtp-key.pem"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_file, key_file
+
+
 @contextmanager
 def running_smtp_server(
     authenticator: PasswordAuthenticator | None = None,
     refused_recipients: set[str] | None = None,
+    certificate: tuple[Path, Path] | None = None,
+    implicit_tls_port: int | None = None,
 ) -> Iterator[SmtpServer]:
     """Run an aiosmtpd server on a free loopback port until the block ends.
 
-    With an ``authenticator`` the server offers AUTH without TLS (loopback only) and
-    requires a login before it accepts mail.
+    With an ``authenticator`` the server requires a login before it accepts mail; it
+    offers AUTH without TLS (loopback only) unless a ``certificate`` (certificate and
+    key files) is given: it then offers STARTTLS and takes a login only over TLS; with an
+    ``implicit_tls_port`` too, it listens there with TLS from the start instead.
     """
     handler = RecordingHandler(refused_recipients=set(refused_recipients or ()))
     options: dict[str, Any] = {}
@@ -123,9 +172,18 @@ def running_smtp_server(
         options = {
             "authenticator": authenticator,
             "auth_required": True,
-            "auth_require_tls": False,
+            # aiosmtpd counts only STARTTLS as TLS here; implicit TLS is TLS throughout
+            "auth_require_tls": certificate is not None and implicit_tls_port is None,
         }
-    controller = Controller(handler, hostname=LOOPBACK, port=free_port(), **options)
+    if certificate is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*certificate)
+        if implicit_tls_port is None:
+            options["tls_context"] = context
+        else:
+            options["ssl_context"] = context
+    port = implicit_tls_port or free_port()
+    controller = Controller(handler, hostname=LOOPBACK, port=port, **options)
     controller.start()
     try:
         yield SmtpServer(host=LOOPBACK, port=controller.port, handler=handler)

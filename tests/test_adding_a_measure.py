@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ROOT, SAMPLE_EXPORT, copy_project, run_dcrs
+from conftest import ROOT, SAMPLE_EXPORT, copy_project, outputs_of, run_dcrs
 
 from dcrs.build import dbt_command
 
@@ -120,7 +120,7 @@ def test_a_measure_added_as_the_guide_says_reaches_every_output(tmp_path: Path) 
     check_marts(warehouse)
     check_published(warehouse)
     for report in ("report.html", "report-published.html"):
-        check_report(warehouse.parent / report)
+        check_report(outputs_of(warehouse) / report)
 
     copy = tmp_path / "dbt" / "warehouse.duckdb"
     copy.parent.mkdir()

@@ -9,12 +9,19 @@ from email.message import EmailMessage
 
 import pytest
 from conftest import ROOT
-from smtp_server import PasswordAuthenticator, SmtpServer, free_port, running_smtp_server
+from smtp_server import (
+    PasswordAuthenticator,
+    SmtpServer,
+    free_port,
+    running_smtp_server,
+    self_signed_certificate,
+)
 
 from dcrs import alerts
 from dcrs.alerts import (
     AlertConfigError,
     AlertDeliveryError,
+    PlaintextLoginRefused,
     SmtpSettings,
     compose_failure_alert,
     compose_quality_alert,
@@ -471,18 +478,86 @@ def auth_server() -> Iterator[SmtpServer]:
 
 
 @auth_without_tls
-def test_login_is_used_when_a_user_is_set(auth_server: SmtpServer) -> None:
+def test_no_password_goes_in_clear_to_a_server_without_tls() -> None:
+    """The server offers no TLS: the login is not attempted (nor retried), nothing is
+    sent, and the error says how to allow it."""
+    authenticator = PasswordAuthenticator("dcrs", "s3cret")
+    with running_smtp_server(authenticator=authenticator) as server:
+        with pytest.raises(PlaintextLoginRefused, match="DCRS_SMTP_ALLOW_PLAINTEXT=1"):
+            send(
+                sample_alert(),
+                settings_for(server, user="dcrs", password="s3cret"),
+                backoff_seconds=0,
+                log=lambda line: None,
+            )
+        assert server.messages == []
+    assert authenticator.logins_over_tls == []
+
+
+def test_allow_plaintext_is_read_from_the_environment() -> None:
+    base = {"DCRS_SMTP_HOST": "mail", "DCRS_ALERT_TO": "a@b.org", "DCRS_ALERT_FROM": "c@d.org"}
+    assert not SmtpSettings.from_environment(base).allow_plaintext
+    allowed = SmtpSettings.from_environment(base | {"DCRS_SMTP_ALLOW_PLAINTEXT": "1"})
+    assert allowed.allow_plaintext
+
+
+@auth_without_tls
+def test_login_in_clear_only_when_allowed(auth_server: SmtpServer) -> None:
     log: list[str] = []
     send(
         sample_alert(),
-        settings_for(auth_server, user="dcrs", password="s3cret"),
+        settings_for(auth_server, user="dcrs", password="s3cret", allow_plaintext=True),
         backoff_seconds=0,
         log=log.append,
     )
     assert len(auth_server.deliveries) == 1
     assert auth_server.deliveries[0].login == "dcrs"
-    # The server offers no STARTTLS, so the automatic choice logs in without it, and says so.
+    # The server offers no STARTTLS: the login goes without it, as allowed, and it says so.
     assert log == [f"Alert email: logging in to {auth_server.host}:{auth_server.port} without TLS."]
+
+
+def test_the_login_goes_over_starttls(tmp_path, monkeypatch) -> None:
+    """A server with STARTTLS (a real certificate, trusted through SSL_CERT_FILE): the
+    automatic choice upgrades the connection before logging in."""
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    authenticator = PasswordAuthenticator("dcrs", "s3cret")
+    with running_smtp_server(authenticator=authenticator, certificate=certificate) as server:
+        log: list[str] = []
+        send(
+            sample_alert(),
+            settings_for(server, user="dcrs", password="s3cret"),
+            backoff_seconds=0,
+            log=log.append,
+        )
+        assert [delivery.login for delivery in server.deliveries] == ["dcrs"]
+    assert authenticator.logins_over_tls == [True]
+    assert log == []
+
+
+@auth_without_tls
+def test_port_465_is_tls_from_the_start(tmp_path, monkeypatch) -> None:
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    authenticator = PasswordAuthenticator("dcrs", "s3cret")
+    try:
+        server_context = running_smtp_server(
+            authenticator=authenticator, certificate=certificate, implicit_tls_port=465
+        )
+        server = server_context.__enter__()
+    except (OSError, RuntimeError) as error:  # port 465 needs root, or is taken
+        pytest.skip(f"cannot listen on port 465 here: {error}")
+    try:
+        send(
+            sample_alert(),
+            settings_for(server, user="dcrs", password="s3cret"),
+            backoff_seconds=0,
+            log=lambda line: None,
+        )
+        assert [delivery.login for delivery in server.deliveries] == ["dcrs"]
+    finally:
+        server_context.__exit__(None, None, None)
+    assert authenticator.logins_over_tls == [True]
 
 
 @auth_without_tls
@@ -490,7 +565,7 @@ def test_wrong_password_is_a_delivery_error(auth_server: SmtpServer) -> None:
     with pytest.raises(AlertDeliveryError, match="SMTPAuthenticationError: 535"):
         send(
             sample_alert(),
-            settings_for(auth_server, user="dcrs", password="wrong"),
+            settings_for(auth_server, user="dcrs", password="wrong", allow_plaintext=True),
             attempts=2,
             backoff_seconds=0,
             log=lambda line: None,

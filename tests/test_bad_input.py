@@ -198,7 +198,8 @@ def test_untrusted_export_is_refused_and_publishes_nothing(case, export_copy, pu
     assert "last good warehouse was left as it was" in result.stderr
     assert digest(published) == before
     left = sorted(path.name for path in published.parent.iterdir())
-    assert left in (["dcrs.duckdb"], ["dcrs.duckdb", "dcrs.duckdb.lock"])
+    # no build folder is left; the refusal is remembered (dcrs.inbox)
+    assert set(left) <= {"dcrs.duckdb", "dcrs.duckdb.lock", "dcrs.duckdb.refused.json"}, left
 
 
 @pytest.mark.fast
@@ -390,13 +391,15 @@ def test_scores_on_unknown_instruments_are_kept_as_invalid(damaged_rows_run):
 
 
 @pytest.mark.fast
-def test_a_second_run_on_the_same_warehouse_waits_its_turn(published):
-    """While one run holds the warehouse, another fails at once and changes nothing."""
+def test_a_second_run_gives_up_after_waiting_its_turn(published):
+    """While one run holds the warehouse, another waits for it up to --wait seconds, then
+    exits 5 and changes nothing (that it runs once the lock is free: test_release.py)."""
     before = digest(published)
     with FileLock(published.parent / "dcrs.duckdb.lock"):
-        result = run_dcrs(SAMPLE_EXPORT, published)
+        result = run_dcrs(SAMPLE_EXPORT, published, None, "--wait", "1")
     assert result.returncode == 5, result.stdout + result.stderr
-    assert "another run is building this warehouse" in result.stderr
+    assert "waiting for it to end (up to 1 s)" in result.stdout
+    assert "another run has been building this warehouse for over 1 s" in result.stderr
     assert digest(published) == before
 
 

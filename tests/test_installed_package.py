@@ -84,4 +84,4 @@ def test_an_installed_package_runs_the_project_it_is_pointed_at(installed, tmp_p
         assert con.execute("select clients_registered from marts.service_summary").fetchall() == [
             (116,)
         ]
-    assert warehouse.with_name("report.html").exists()
+    assert (warehouse.with_suffix("") / "report.html").exists()

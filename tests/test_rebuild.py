@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DCRS, ROOT, copy_project
+from conftest import DCRS, ROOT, copy_project, outputs_of
 
 from dcrs.generate import generate
 from dcrs.settings import schema_version
@@ -121,7 +121,7 @@ def test_rebuild_replays_every_export_into_the_new_schema(warehouse, inbox, chan
             "order by extract_date"
         ).fetchall() == [(None,), (kept[0][1],)]
     for output in ("report.html", "report-published.html", "parquet", "data_docs"):
-        assert warehouse.with_name(output).exists(), output
+        assert (outputs_of(warehouse) / output).exists(), output
     assert (
         sorted(path.name for path in warehouse.parent.iterdir() if path.name.startswith(".")) == []
     )

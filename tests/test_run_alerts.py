@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DCRS, ROOT, SAMPLE_EXPORT
+from conftest import DCRS, ROOT, SAMPLE_EXPORT, outputs_of
 from exports import read_rows, write_rows
 from smtp_server import free_port, running_smtp_server
 
@@ -98,7 +98,7 @@ def test_one_alert_names_exactly_the_four_fields_then_last_month(tmp_path):
     assert history == [("2010-08-31", 57.8), ("2010-09-30", 66.4)]
     # the marts keep both extracts
     assert capture == [("2010-08-31", 57.8), ("2010-09-30", 66.4)]
-    assert (warehouse.parent / "data_docs" / "index.html").exists()
+    assert (outputs_of(warehouse) / "data_docs" / "index.html").exists()
 
 
 def test_untrusted_export_sends_one_failure_alert(tmp_path, export_copy):

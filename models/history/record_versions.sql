@@ -13,6 +13,10 @@
     clients, writing the states down spilled to disk and took about 5 s of this model's
     9-12 s. -#}
 
+{#- A row per record with its values: in the private store (profiles.yml). The warehouse
+    keeps the counts (marts.record_changes, marts.field_changes). -#}
+{{ config(database='private') }}
+
 with
 
 states as (

@@ -59,6 +59,7 @@ client_values as (
         clients.postcode_status,
         clients.postcode_district,
         wards.ward,
+        clients.ward_issue,
         clients.registration_month,
         clients.eligibility,
         clients.is_eligible,
@@ -97,7 +98,10 @@ final as (
             when 'invalid' then 'Invalid'
             else client_values.postcode_district
         end as postcode_district,
-        coalesce(client_values.ward, 'Not recorded') as ward,
+        case
+            when client_values.ward_issue is not null then 'Invalid'
+            else coalesce(client_values.ward, 'Not recorded')
+        end as ward,
         strftime(client_values.registration_month, '%B %Y') as month_first_seen,
         coalesce(client_values.eligibility, 'Not yet assessed') as eligibility,
         case

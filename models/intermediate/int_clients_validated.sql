@@ -1,6 +1,7 @@
 {#- One row per client kept from clients.csv, with every coded value matched to its code
-    list. A recorded value that cannot be used becomes 'Invalid' (or null for dates and
-    numbers) and its reason is kept in <field>_issue for audit.load_issues. -#}
+    list, and the ward to the service's ward list (or, for a service without one, checked
+    for digits). A recorded value that cannot be used becomes 'Invalid' (or null for dates
+    and numbers) and its reason is kept in <field>_issue for audit.load_issues. -#}
 
 with
 
@@ -36,11 +37,68 @@ code_keys as (
 
 ),
 
+service_wards as (
+
+    select * from {{ ref('int_service_wards_keyed') }}
+
+),
+
+staged_wards as (
+
+    -- the staged rows again, for their wards: reading the kept rows (or the clients CTE)
+    -- twice would make DuckDB write every client down (at 1M clients 3 s became 8-17 s)
+    select * from {{ ref('stg_dcrs__clients') }}
+
+),
+
 kept as (
 
     select clients.*
     from clients
     anti join rejected_lines on clients.source_line = rejected_lines.source_line
+
+),
+
+ward_lists as (
+
+    -- whether the export's service has a ward list
+    select
+        manifest.service_code,
+        count(service_wards.ward_key) > 0 as has_ward_list
+    from manifest
+    left join service_wards on manifest.service_code = service_wards.service_code
+    group by manifest.service_code
+
+),
+
+ward_values as (
+
+    -- wards are checked once per distinct recorded value
+    select distinct
+        ward_value,
+        ward_key
+    from staged_wards
+    where ward_value is not null
+
+),
+
+wards_checked as (
+
+    select
+        ward_values.ward_value,
+        {{ ward_issue(
+            'ward_values.ward_value',
+            'ward_lists.has_ward_list',
+            'service_wards.ward_key is not null'
+        ) }} as ward_issue,
+        -- a postcode or an address typed into the field never leaves staging
+        {{ ward_holds_digits('ward_values.ward_value') }} as is_ward_withheld
+    from ward_values
+    cross join ward_lists
+    left join service_wards
+        on
+            ward_lists.service_code = service_wards.service_code
+            and ward_values.ward_key = service_wards.ward_key
 
 ),
 
@@ -51,6 +109,8 @@ coded as (
         manifest.service_code,
         manifest.extract_date,
         trainers.health_trainer_id as known_health_trainer_id,
+        wards_checked.ward_issue,
+        wards_checked.is_ward_withheld,
         gender_codes.category as gender_category,
         ethnicity_codes.category as ethnicity_category,
         disability_codes.category as disability_category,
@@ -64,6 +124,7 @@ coded as (
     from kept
     cross join manifest
     left join trainers on kept.health_trainer_id = trainers.health_trainer_id
+    left join wards_checked on kept.ward_value = wards_checked.ward_value
     {{ code_list_join('gender_codes', 'gender', 'kept.gender_key') }}
     {{ code_list_join('ethnicity_codes', 'ethnicity', 'kept.ethnicity_key') }}
     {{ code_list_join('disability_codes', 'disability', 'kept.disability_key') }}
@@ -133,8 +194,8 @@ final as (
         {{ coded_value('disability_category', 'disability_issue') }} as disability,
         postcode_status,
         postcode_district,
-        ward_value as ward_name,
-        ward_key,
+        {{ coded_value('ward_value', 'ward_issue') }} as ward_name,
+        {{ usable('ward_key', 'ward_issue') }} as ward_key,
         {{ coded_value('deprivation_quintile_category', 'deprivation_quintile_issue') }}
             as deprivation_quintile,
         {{ coded_value('how_heard_category', 'how_heard_issue') }} as how_heard,
@@ -158,6 +219,11 @@ final as (
         disability_value,
         disability_issue,
         postcode_issue,
+        case
+            when is_ward_withheld then '(withheld: holds digits, may be a postcode)'
+            else ward_value
+        end as ward_value,
+        ward_issue,
         deprivation_quintile_value,
         deprivation_quintile_issue,
         how_heard_value,

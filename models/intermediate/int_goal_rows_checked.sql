@@ -42,7 +42,7 @@ final as (
             when goals.client_id is null then 'client_id is blank'
             when goals.goal_value is null then 'goal is blank'
             when kept_clients.client_id is null
-                then 'client_id ' || goals.client_id || ' is not a staged client'
+                then 'client_id is not a staged client'
         end as row_issue
 
     from goals

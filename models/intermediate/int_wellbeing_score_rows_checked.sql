@@ -39,7 +39,7 @@ final as (
         case
             when scores.client_id is null then 'client_id is blank'
             when kept_clients.client_id is null
-                then 'client_id ' || scores.client_id || ' is not a staged client'
+                then 'client_id is not a staged client'
         end as row_issue
 
     from scores

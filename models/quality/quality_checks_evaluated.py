@@ -2,7 +2,12 @@
 export being built through dbt's own connection: one row per check. The suites are read
 from the project that dcrs.settings finds (DCRS_PROJECT_DIR, which `dcrs run` sets, else
 the checkout); Data Docs are written to the folder the model's configuration names
-(DCRS_DATA_DOCS_DIR)."""
+(DCRS_DATA_DOCS_DIR).
+
+The suites name their tables as schema.table (staging.stg_dcrs__clients,
+marts.data_capture): the checks run with a search path that finds staging and
+intermediate in the private store, where this model is built, and every other schema in
+the warehouse (docs/private-store.md)."""
 
 from pathlib import Path
 
@@ -25,8 +30,12 @@ def model(dbt, session):
     from dcrs.settings import project_dir
 
     data_docs = dbt.config.get("data_docs_dir")
+    # fetchall: DuckDB 2.0 refuses further work on a connection with an unfinished result
+    ((warehouse,),) = session.execute("select current_database()").fetchall()
+    private = dbt.this.database
     return evaluate_checks(
         session,
+        search_path=f"{warehouse}.main,{private}.staging,{private}.intermediate",
         expectations_dir=project_dir() / "expectations",
         variables={
             "bmi_min": dbt.config.get("bmi_min"),

@@ -18,7 +18,12 @@ The SMTP server and the addresses come from the environment, never from the repo
 ``DCRS_SMTP_PASSWORD``   login password
 ``DCRS_SMTP_STARTTLS``   ``true`` / ``false``; unset means: use STARTTLS when a user is
                          set and the server offers it
+``DCRS_SMTP_ALLOW_PLAINTEXT``  ``1`` lets the login go in clear when the server offers no
+                         TLS; otherwise a login is only ever sent over TLS
 =======================  ============================================================
+
+On port 465 the connection is TLS from the start (implicit TLS); on other ports STARTTLS
+upgrades it. A password is never sent in clear unless ``DCRS_SMTP_ALLOW_PLAINTEXT=1``.
 
 This module uses only the standard library (``smtplib``, ``email``); it relies on the
 ``CheckResult`` objects of :mod:`dcrs.quality` only through their attributes.
@@ -41,6 +46,7 @@ from fractions import Fraction
 from typing import Protocol
 
 DEFAULT_SMTP_PORT = 25
+IMPLICIT_TLS_PORT = 465
 SMTP_TIMEOUT_SECONDS = 30
 
 CAPTURE_SUITE = "data_capture"
@@ -132,6 +138,7 @@ class SmtpSettings:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     starttls: bool | None = None
+    allow_plaintext: bool = False
 
     @property
     def server(self) -> str:
@@ -205,7 +212,13 @@ class SmtpSettings:
             user=user,
             password=password,
             starttls=starttls,
+            allow_plaintext=_setting(environ, "DCRS_SMTP_ALLOW_PLAINTEXT") == "1",
         )
+
+
+def alerts_configured(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether alerts are on (a server and recipients set), usable or not."""
+    return all(_setting(environ, name) for name in ("DCRS_SMTP_HOST", "DCRS_ALERT_TO"))
 
 
 def alerts_off_reason(environ: Mapping[str, str] = os.environ) -> str:
@@ -523,19 +536,42 @@ def _replace_header(message: EmailMessage, name: str, value: str) -> None:
     message[name] = value
 
 
+class PlaintextLoginRefused(AlertDeliveryError):
+    """A login was set and the server offers no TLS: the password would go in clear."""
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    if settings.port == IMPLICIT_TLS_PORT:
+        return smtplib.SMTP_SSL(
+            settings.host,
+            settings.port,
+            timeout=SMTP_TIMEOUT_SECONDS,
+            context=ssl.create_default_context(),
+        )
+    return smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
+
+
 def _deliver_once(
     message: EmailMessage, settings: SmtpSettings, log: Callable[[str], None]
 ) -> None:
-    with smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+    with _connect(settings) as smtp:
         smtp.ehlo()
+        encrypted = isinstance(smtp, smtplib.SMTP_SSL)
         use_starttls = settings.starttls
         if use_starttls is None:
             use_starttls = settings.user is not None and smtp.has_extn("starttls")
-        if use_starttls:
+        if use_starttls and not encrypted:
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
+            encrypted = True
         if settings.user is not None:
-            if not use_starttls:
+            if not encrypted:
+                if not settings.allow_plaintext:
+                    raise PlaintextLoginRefused(
+                        f"{settings.server} offers no TLS (STARTTLS, or implicit TLS on port "
+                        f"{IMPLICIT_TLS_PORT}), so the SMTP password was not sent; use a "
+                        "server with TLS, or set DCRS_SMTP_ALLOW_PLAINTEXT=1 to send it in clear"
+                    )
                 log(f"Alert email: logging in to {settings.server} without TLS.")
             smtp.login(settings.user, settings.password or "")
         refused = smtp.send_message(

@@ -23,9 +23,11 @@ from pathlib import Path
 from dcrs import settings
 
 DATABASE_NAME = "warehouse.duckdb"
-# Where the quality checks (models/quality) write Great Expectations' Data Docs, relative
-# to the build folder.
-DATA_DOCS_DIR = "data_docs"
+# The build folder's outputs (published as the folder beside the warehouse, dcrs.release),
+# and where in them the quality checks (models/quality) write Great Expectations' Data
+# Docs, relative to the build folder.
+OUTPUTS_DIR = "outputs"
+DATA_DOCS_DIR = f"{OUTPUTS_DIR}/data_docs"
 BUILD = ("build", "--exclude-resource-type", "unit_test")
 # dbt's debug log of every query costs about a second on the sample; the log file keeps
 # warnings and errors, and progress comes through standard output.

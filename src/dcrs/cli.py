@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dcrs import settings
-from dcrs.load import ExportError
+from dcrs import failures, settings
+from dcrs.locking import DEFAULT_WAIT_SECONDS
+
+if TYPE_CHECKING:
+    from dcrs.summary import RunSummary
 
 app = typer.Typer(
     help=(
@@ -20,11 +23,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
-EXIT_UNTRUSTED_EXPORT = 2
-EXIT_BUILD_FAILED = 3
-EXIT_ALERT_NOT_DELIVERED = 4
-EXIT_RUN_IN_PROGRESS = 5
-EXIT_SCHEMA_MISMATCH = 6
+EXIT_STATUSES = """Exit statuses: 0 published; 1 an unexpected error (details in the log file
+beside the warehouse, X.duckdb.log); 2 the export cannot be trusted; 3 a model or data test
+failed; 4 published, but an alert could not be delivered (it waits in the outbox and the next
+run sends it); 5 another run held the warehouse longer than --wait; 6 the warehouse was built
+by another version of the models (see `dcrs rebuild`); 7 another program holds the warehouse
+open for writing; 8 the warehouse's folder cannot be written. On any failure before
+publishing, the published warehouse and its outputs are left as they were."""
 
 # The warehouse a run publishes: `dcrs run`, `dcrs run-inbox` and `dcrs rebuild`
 WarehouseOption = Annotated[
@@ -38,6 +43,15 @@ WarehouseOption = Annotated[
 ]
 
 
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        help="Seconds to wait for another run of the same warehouse to end.",
+        min=0,
+    ),
+]
+
+
 def _project() -> Path:
     try:
         return settings.project_dir()
@@ -47,10 +61,38 @@ def _project() -> Path:
 
 
 def _warehouse(warehouse: Path | None) -> Path:
-    return warehouse if warehouse is not None else _project() / settings.DEFAULT_WAREHOUSE
+    """The warehouse a command works on, after finishing any release a killed run left
+    half done (dcrs.release.recover)."""
+    from dcrs.release import recover
+
+    chosen = warehouse if warehouse is not None else _project() / settings.DEFAULT_WAREHOUSE
+    chosen = chosen.resolve()
+    try:
+        done = recover(chosen)
+    except Exception as error:
+        _fail(error, chosen)
+    if done:
+        typer.echo(done)
+    return chosen
 
 
-@app.command()
+def _fail(error: BaseException, warehouse: Path) -> typer.Exit:
+    """Report a failed command in a few lines, its traceback in the log file, and exit
+    with the error's documented status."""
+    failure = failures.describe(error)
+    typer.secho(failure.message, fg=typer.colors.RED, err=True)
+    if failure.after:
+        typer.secho(failure.after, err=True)
+    if failure.status == failures.EXIT_UNEXPECTED:
+        logged = failures.log_traceback(warehouse, error)
+        where = f"the details are in {logged}" if logged else "no log file could be written"
+        typer.secho(f"This is a fault in the pipeline: {where}.", err=True)
+    elif failure.status in failures.LOGGED:
+        failures.log_traceback(warehouse, error)
+    raise typer.Exit(failure.status) from error
+
+
+@app.command(epilog=EXIT_STATUSES)
 def run(
     export: Annotated[
         Path | None,
@@ -62,6 +104,7 @@ def run(
         ),
     ] = None,
     warehouse: WarehouseOption = None,
+    wait: WaitOption = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Load an export, build and test every model, check data quality, publish.
 
@@ -71,24 +114,44 @@ def run(
     the service manager gets one email (SMTP settings from DCRS_SMTP_HOST, DCRS_SMTP_PORT,
     DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD).
 
-    Exits 0 when the marts are built and published; 2 when the export cannot be trusted
-    (missing file or column, unreadable manifest, row count differing from the manifest,
-    undecodable file); 3 when a model or data test fails; 4 when the warehouse was
-    published but the alert email could not be delivered; 5 when another run is building
-    the same warehouse; 6 when the warehouse was built by another version of the models
-    (see `dcrs rebuild`). On a failure before publishing the published warehouse is left
-    as it was.
+    The warehouse X.duckdb and its outputs (the folder X beside it: report.html,
+    report-published.html, parquet, data_docs) are published together, or not at all.
 
     Rows that cannot be used, and values that count as Invalid, are listed in the
     warehouse's table audit.load_issues (file, line, column, value, reason);
     audit.load_reconciliation shows rows read = rows staged + rows rejected per file.
     """
-    _run_one(
-        export if export is not None else _project() / settings.SAMPLE_EXPORT, _warehouse(warehouse)
-    )
+    chosen = _warehouse(warehouse)
+    export = export if export is not None else _project() / settings.SAMPLE_EXPORT
+    try:
+        summary = _run_one(export, chosen, wait)
+    except Exception as error:
+        _forget_or_remember(export, chosen, error)
+        _fail(error, chosen)
+    _forget_or_remember(export, chosen, None)
+    _print_summary(summary)
 
 
-@app.command()
+def _forget_or_remember(export: Path, warehouse: Path, error: Exception | None) -> None:
+    """An explicit run records its refusal (so the inbox does not retry it unchanged) or
+    forgets an earlier one."""
+    from dcrs import inbox
+
+    if not (export / "manifest.json").is_file():
+        return
+    if error is None and not inbox.read_refusals(warehouse):
+        return  # nothing to forget: no need to read the export again
+    try:
+        checksum = inbox.export_checksum(export.resolve())
+        if error is None:
+            inbox.forget_refusal(warehouse, checksum)
+        elif isinstance(error, inbox.REFUSALS):
+            inbox.remember_refusal(warehouse, export.resolve(), checksum, error)
+    except OSError:
+        pass  # the run's own outcome matters more; the inbox then tries it again
+
+
+@app.command(epilog=EXIT_STATUSES)
 def run_inbox(
     inbox: Annotated[
         Path,
@@ -98,31 +161,57 @@ def run_inbox(
         ),
     ],
     warehouse: WarehouseOption = None,
+    wait: WaitOption = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Run every export in the inbox that the warehouse does not hold yet, oldest extract
     first: what a monthly schedule calls, with no folder name to edit each month.
 
-    Each export is one `dcrs run` (see `dcrs run --help`); exports already loaded are
-    skipped. The first export that fails stops the command, with the exit status of
-    `dcrs run`; the exports before it stay published.
-    """
-    from dcrs.pipeline import scan_inbox
+    Each export is one `dcrs run` (see `dcrs run --help`), on its own: an export that is
+    refused (exit 2 or 3 of `dcrs run`) is reported and the next one runs. A refused
+    export is remembered by a checksum of its files and not tried again (nor its failure
+    email sent again) until its files change; `dcrs run --export` tries it regardless.
+    Alerts a crash or a mail outage left in the outbox are sent.
 
-    warehouse = _warehouse(warehouse)
+    Exits 0 when every new export was published; otherwise with the status of the first
+    new export refused (2 or 3), or 4 when an alert could not be delivered; statuses 5 to
+    8 and 1 as `dcrs run`, which also stop the inbox.
+    """
+    from dcrs.inbox import run_inbox as run_every_export
+    from dcrs.pipeline import deliver_pending
+
+    chosen = _warehouse(warehouse)
+
+    def run_one(export: Path) -> None:
+        _print_summary(_run_one(export, chosen, wait))
+
     try:
-        found = scan_inbox(inbox, warehouse)
-    except ExportError as error:
-        typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
-    for folder in found.already_loaded:
-        typer.echo(f"Already in the warehouse, skipped: {folder}")
-    if not found.to_load:
-        typer.echo(f"No new export in {inbox}: nothing to do.")
-        return
-    typer.echo(f"{len(found.to_load)} new export(s) to load, oldest first.")
-    for folder in found.to_load:
-        typer.echo("")
-        _run_one(folder, warehouse)
+        outcome = run_every_export(inbox, chosen, run_one, echo=typer.echo)
+        if not (outcome.loaded or outcome.refused):
+            for line in deliver_pending(chosen, typer.echo, wait):
+                typer.echo(line)
+    except Exception as error:
+        _fail(error, chosen)
+    typer.echo("")
+    typer.echo(
+        f"Inbox {inbox}: {len(outcome.loaded)} published, {len(outcome.skipped)} already in "
+        f"the warehouse, {len(outcome.refused)} refused, {len(outcome.refused_before)} "
+        "refused earlier (files unchanged)"
+    )
+    for folder in outcome.loaded:
+        typer.echo(f"  published: {folder}")
+    for folder in outcome.skipped:
+        typer.echo(f"  already in the warehouse: {folder}")
+    for folder, error in outcome.refused:
+        failure = failures.describe(error)
+        typer.secho(f"  refused: {folder}: {failure.message.splitlines()[0]}", fg=typer.colors.RED)
+    for folder, reason in outcome.refused_before:
+        typer.echo(f"  refused earlier: {folder}: {reason}")
+    for folder, error in outcome.alert_failures:
+        typer.secho(f"  published, alert not delivered: {folder}: {error}", fg=typer.colors.RED)
+    if outcome.refused:
+        raise typer.Exit(failures.describe(outcome.refused[0][1]).status)
+    if outcome.alert_failures:
+        raise typer.Exit(failures.EXIT_ALERT_NOT_DELIVERED)
 
 
 @app.command()
@@ -147,56 +236,25 @@ def rebuild(
     """
     from dcrs.rebuild import MissingExports, rebuild_warehouse
 
+    chosen = _warehouse(warehouse)
     try:
-        summaries = rebuild_warehouse(inbox, _warehouse(warehouse), echo=typer.echo)
+        summaries = rebuild_warehouse(inbox, chosen, echo=typer.echo)
     except MissingExports as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         typer.secho("Nothing was rebuilt; the warehouse was left as it was.", err=True)
-        raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
+        raise typer.Exit(failures.EXIT_UNTRUSTED_EXPORT) from error
     except Exception as error:
-        _exit_for(error)
-        raise
-    typer.secho(
-        f"Rebuilt {_warehouse(warehouse)} from {len(summaries)} export(s).",
-        fg=typer.colors.GREEN,
-    )
+        _fail(error, chosen)
+    typer.secho(f"Rebuilt {chosen} from {len(summaries)} export(s).", fg=typer.colors.GREEN)
 
 
-def _exit_for(error: Exception) -> None:
-    """Print a run's failure in one place and exit with its documented status."""
-    from dcrs.build import BuildError
-    from dcrs.locking import RunInProgress
-    from dcrs.pipeline import AlertNotDelivered
-    from dcrs.warehouse import SchemaMismatch
-
-    if isinstance(error, RunInProgress):
-        typer.secho(str(error), fg=typer.colors.RED, err=True)
-        raise typer.Exit(EXIT_RUN_IN_PROGRESS) from error
-    if isinstance(error, SchemaMismatch):
-        typer.secho(str(error), fg=typer.colors.RED, err=True)
-        raise typer.Exit(EXIT_SCHEMA_MISMATCH) from error
-    if isinstance(error, AlertNotDelivered):
-        typer.secho(str(error), fg=typer.colors.RED, err=True)
-        raise typer.Exit(EXIT_ALERT_NOT_DELIVERED) from error
-    if isinstance(error, ExportError):
-        typer.secho(f"Export cannot be trusted: {error}", fg=typer.colors.RED, err=True)
-        typer.secho("Nothing was published; the last good warehouse was left as it was.", err=True)
-        raise typer.Exit(EXIT_UNTRUSTED_EXPORT) from error
-    if isinstance(error, BuildError):
-        typer.secho(str(error), fg=typer.colors.RED, err=True)
-        typer.secho("The last good warehouse was left as it was.", err=True)
-        raise typer.Exit(EXIT_BUILD_FAILED) from error
-
-
-def _run_one(export: Path, warehouse: Path) -> None:
+def _run_one(export: Path, warehouse: Path, wait: float) -> RunSummary:
     from dcrs.pipeline import run as run_pipeline
 
-    try:
-        summary = run_pipeline(export, warehouse, echo=typer.echo)
-    except Exception as error:
-        _exit_for(error)
-        raise
+    return run_pipeline(export, warehouse, echo=typer.echo, wait_seconds=wait)
 
+
+def _print_summary(summary: RunSummary) -> None:
     typer.echo("")
     typer.secho(
         f"Published {summary.warehouse} ({summary.service_code}, extract "
@@ -246,7 +304,11 @@ def report(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="HTML file to write (default: report.html beside the warehouse)."),
+        typer.Option(
+            help="HTML file to write (default: report.html, or report-published.html, in "
+            "the current folder; the published reports in the folder beside the warehouse "
+            "change only with a run)."
+        ),
     ] = None,
     published: Annotated[
         bool,
@@ -265,20 +327,24 @@ def report(
 ) -> None:
     """Write the monthly HTML report for the service manager.
 
-    One self-contained file that works offline and prints well. Every run also writes it
-    (report.html and, disclosure controlled, report-published.html) beside the warehouse.
+    One self-contained file that works offline and prints well. Every run also publishes
+    it for the latest extract (report.html and, disclosure controlled,
+    report-published.html) in the folder beside the warehouse (X/ for X.duckdb).
     """
     from dcrs.release import PUBLISHED_REPORT, REPORT
     from dcrs.report import ReportError, write_report
+    from dcrs.warehouse import WarehouseBusy
 
     warehouse = _warehouse(warehouse)
     if out is None:
-        out = warehouse.with_name(PUBLISHED_REPORT if published else REPORT)
+        out = Path(PUBLISHED_REPORT if published else REPORT)
     try:
         written = write_report(warehouse, out, published, service, extract_date)
     except (ReportError, OSError) as error:
         typer.secho(f"Cannot write the report: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error
+    except WarehouseBusy as error:
+        _fail(error, warehouse)
     typer.echo(f"Wrote {written}")
 
 

@@ -9,22 +9,20 @@ things are made and how they are published is ``dcrs.release``; the summary of a
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import duckdb
 
-from dcrs import alerts, release, settings
+from dcrs import alerts, outbox, release, settings
 from dcrs.build import DATABASE_NAME, build
 from dcrs.export_contract import MANIFEST_FILE
 from dcrs.load import ExportError, LoadReport, load_export, read_manifest
-from dcrs.locking import exclusive_run
+from dcrs.locking import DEFAULT_WAIT_SECONDS, exclusive_run
 from dcrs.summary import RunSummary, read_summary
-from dcrs.warehouse import check_schema_version, loaded_extracts
+from dcrs.warehouse import check_schema_version, loaded_extracts, private_store
 
 T = TypeVar("T")
 
@@ -34,12 +32,13 @@ STORAGE_VERSION = "v1.5.0"
 
 
 class AlertNotDelivered(Exception):
-    """The warehouse was published, but the alert email could not be delivered."""
+    """An alert email could not be delivered (after the warehouse was published, when a
+    run succeeded); it waits in the outbox."""
 
 
 def load(export_dir: Path, folder: Path, warehouse: Path) -> LoadReport:
-    """Load the export into the raw schema of the build folder's database (a copy of the
-    published warehouse, with every extract loaded so far).
+    """Load the export into the raw schema of the build folder's private store (a copy of
+    the published one, with every extract's history so far).
 
     Extracts of a service load in date order, so that each record's versions follow each
     other: an export older than the latest one loaded for its service is refused (the
@@ -56,55 +55,18 @@ def load(export_dir: Path, folder: Path, warehouse: Path) -> LoadReport:
             f"extract of service {manifest.service_code} already in the warehouse; "
             "extracts load in date order (build a new warehouse to load older ones)",
         )
-    database = str(folder / DATABASE_NAME).replace("'", "''")
+    # the raw tables hold every value of the export: the private store, not the warehouse
+    database = str(private_store(folder / DATABASE_NAME)).replace("'", "''")
     with duckdb.connect(config={"memory_limit": settings.memory_limit()}) as con:
-        con.execute(f"attach '{database}' as warehouse (storage_version '{STORAGE_VERSION}')")
-        con.execute("use warehouse")
+        con.execute(f"attach '{database}' as private (storage_version '{STORAGE_VERSION}')")
+        con.execute("use private")
         return load_export(con, export_dir)
 
 
-@dataclass
-class Inbox:
-    """The export folders found in an inbox, sorted into what a run does with them."""
-
-    to_load: list[Path]
-    already_loaded: list[Path]
-
-
-def scan_inbox(inbox: Path, warehouse: Path, include_loaded: bool = False) -> Inbox:
-    """Find every export folder (one holding manifest.json) under ``inbox`` and list those
-    not yet in the warehouse (every one with ``include_loaded``), oldest extract first (a
-    service's extracts load in date order). An export whose manifest cannot be read is
-    listed to load, last, so that its run fails with the manifest's problem and the
-    service manager hears of it."""
-    inbox = inbox.resolve()
-    if not inbox.is_dir():
-        raise ExportError(inbox, "the inbox folder does not exist")
-    loaded = set() if include_loaded else loaded_extracts(warehouse)
-    readable: list[tuple[dt.date, str, Path]] = []
-    unreadable: list[Path] = []
-    already: list[Path] = []
-    for manifest_path in sorted(inbox.rglob(MANIFEST_FILE)):
-        folder = manifest_path.parent
-        try:
-            manifest = read_manifest(folder)
-        except ExportError:
-            unreadable.append(folder)
-            continue
-        if (manifest.service_code, manifest.extract_date) in loaded:
-            already.append(folder)
-        else:
-            readable.append((manifest.extract_date, manifest.service_code, folder))
-    return Inbox(
-        to_load=[folder for _, _, folder in sorted(readable)] + unreadable,
-        already_loaded=already,
-    )
-
-
-def send_quality_alert(summary: RunSummary, echo: Callable[[str], None]) -> str:
-    """Email the service manager when a check failed. Returns what happened, in words."""
-    settings_ = alerts.SmtpSettings.from_environment()
-    if settings_ is None:
+def write_quality_alert(summary: RunSummary, outbox_dir: Path) -> str:
+    """Write the service manager's email about failing checks into the build folder's
+    outbox (released with the warehouse, sent after). Returns what will happen, in words."""
+    if not alerts.alerts_configured():
         return alerts.alerts_off_reason()
     message = alerts.compose_quality_alert(
         summary.service_name,
@@ -116,28 +78,38 @@ def send_quality_alert(summary: RunSummary, echo: Callable[[str], None]) -> str:
     )
     if message is None:
         return "no alert needed: every check passed"
+    outbox.put(outbox_dir, message, "quality")
+    return "alert written to the outbox"
+
+
+def deliver_alerts(warehouse: Path, echo: Callable[[str], None], published: bool = True) -> str:
+    """Send every alert waiting in the warehouse's outbox. Returns what was sent, in
+    words; raises AlertNotDelivered when an alert could not be sent (it stays in the
+    outbox, and the next run sends it)."""
+    folder = release.outbox_folder(warehouse)
     try:
-        alerts.send(message, settings_, log=echo)
-    except alerts.AlertDeliveryError as error:
+        sent = outbox.deliver(folder, log=echo)
+    except (alerts.AlertConfigError, alerts.AlertDeliveryError) as error:
+        before = "The warehouse was published, but an" if published else "An"
         raise AlertNotDelivered(
-            f"The warehouse was published, but the alert to the service manager could not "
-            f"be delivered: {error}"
+            f"{before} alert to the service manager could not be delivered: {error}. "
+            f"It waits in {folder} and the next run sends it."
         ) from error
-    return f"alert sent to {', '.join(settings_.recipients)}"
+    return "; ".join(sent)
 
 
 def send_failure_alert(
     export_dir: Path, warehouse: Path, error: BaseException, echo: Callable[[str], None]
 ) -> str:
-    """Email the service manager that the run failed and nothing was published."""
-    settings_ = alerts.SmtpSettings.from_environment()
-    if settings_ is None:
+    """Email the service manager that the run failed and nothing was published (through
+    the outbox, like every alert)."""
+    if not alerts.alerts_configured():
         return alerts.alerts_off_reason()
     message = alerts.compose_failure_alert(
         export_dir.name, str(export_dir), str(error), str(warehouse)
     )
-    alerts.send(message, settings_, log=echo)
-    return f"failure alert sent to {', '.join(settings_.recipients)}"
+    outbox.put(release.outbox_folder(warehouse), message, "failure")
+    return deliver_alerts(warehouse, echo, published=False)
 
 
 class StepRunner(Protocol):
@@ -159,16 +131,22 @@ def run(
     echo: Callable[[str], None] = print,
     step: StepRunner = run_directly,
     send_alerts: bool = True,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> RunSummary:
     """Load ``export_dir``, build and test every model (with the quality checks), publish
-    ``warehouse`` and its reports, and alert the service manager. ``dcrs run`` and the
-    Prefect flow both run this; the flow passes a ``step`` that makes each step a task.
-    Nothing is published unless every step before the release succeeds."""
+    ``warehouse`` and its outputs as one release, and alert the service manager. ``dcrs
+    run`` and the Prefect flow both run this; the flow passes a ``step`` that makes each
+    step a task. Nothing is published unless every step before the release succeeds.
+    Another run of the same warehouse is waited for, up to ``wait_seconds``."""
     started = time.perf_counter()
     export_dir = export_dir.resolve()
     warehouse = warehouse.resolve()
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_run(warehouse):
+    warehouse.parent.mkdir(parents=True, exist_ok=True)  # with the user's own permissions
+    shared_umask = settings.protect_new_files()
+    with exclusive_run(warehouse, wait_seconds, echo):
+        recovered = release.recover_held(warehouse)
+        if recovered:
+            echo(recovered)
         check_schema_version(warehouse, settings.schema_version())
         folder = release.start(warehouse)
         try:
@@ -200,7 +178,19 @@ def run(
                 extract_date,
                 export_dir,
             )
-            summary.data_docs = step("release", release.release, folder, warehouse, io=True)
+            alert = "no alert: alerts are not sent for this run"
+            if send_alerts:
+                alert = write_quality_alert(summary, folder / release.OUTBOX_DIR)
+            summary.data_docs = step(
+                "release",
+                release.release,
+                folder,
+                warehouse,
+                service_code,
+                extract_date,
+                shared_umask,
+                io=True,
+            )
         except BaseException as error:
             release.discard(folder)
             if isinstance(error, Exception) and send_alerts:
@@ -209,10 +199,24 @@ def run(
                 except Exception as alert_error:  # the run's own error matters more
                     echo(f"the failure alert could not be sent: {alert_error}")
             raise
-    summary.warehouse = warehouse
-    if send_alerts:
-        summary.alert = step("alert", send_quality_alert, summary, echo, io=True)
-    else:
-        summary.alert = "no alert: alerts are not sent for this run"
+        summary.warehouse = warehouse
+        if send_alerts:
+            sent = step("alert", deliver_alerts, warehouse, echo, io=True)
+            summary.alert = sent or alert
+        else:
+            summary.alert = alert
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def deliver_pending(
+    warehouse: Path, echo: Callable[[str], None] = print, wait_seconds: float = DEFAULT_WAIT_SECONDS
+) -> list[str]:
+    """Send the alerts a crash or a mail outage left in the warehouse's outbox (with the
+    warehouse's lock, so that two commands never send the same one)."""
+    warehouse = warehouse.resolve()
+    if not outbox.pending(release.outbox_folder(warehouse)):
+        return []
+    with exclusive_run(warehouse, wait_seconds, echo):
+        sent = deliver_alerts(warehouse, echo, published=False)
+    return [sent] if sent else []

@@ -17,28 +17,39 @@ Three suites, defined in ``expectations/`` (read its README):
   equal the manifest, on the staged rows.
 
 The suites are built afresh on every call in an ephemeral GX context (nothing is stored,
-so re-running is safe and leaves no GX state behind). Data Docs are written, as static
-HTML, to the folder the model's configuration names. GX is imported inside
-``evaluate_checks`` only: it costs seconds to import.
+so re-running is safe and leaves no GX state behind). Results keep counts, never a
+record's values (``RESULT_FORMAT``). Data Docs are written, as static HTML that needs no
+network (``dcrs.data_docs``), to the folder the model's configuration names, under a run
+name of the service and extract. GX is imported only inside the functions that use it:
+it costs seconds to import.
 """
 
 from __future__ import annotations
 
-import shutil
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import yaml
 
+from dcrs.data_docs import write_site
+
 SUITE_FILES = ("data_capture.yml", "validity.yml", "structure.yml")
 DATASOURCE_NAME = "dcrs_warehouse"
-DATA_DOCS_SITE = "dcrs_quality"
 CHECKPOINT_NAME = "dcrs_quality"
-# What GX writes into a Data Docs site; cleared before each build so pages of an earlier
-# run never linger beside this run's.
-DATA_DOCS_ENTRIES = ("index.html", "static", "expectations", "validations")
+# Counts only: no unexpected value, row or index list is fetched, kept or rendered, so no
+# record's values (a postcode, a date of birth, a hostile label) reach a result or Data
+# Docs. marts.data_quality_results reads unexpected_count and observed_value, which stay.
+RESULT_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 0,
+    "exclude_unexpected_values": True,
+    "include_unexpected_rows": False,
+    "return_unexpected_index_query": False,
+}
 # The columns of the model's rows, in order.
 RESULT_COLUMNS = {
     "check_order": "integer",
@@ -253,16 +264,6 @@ def engine_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {"creator": lambda: ConnectionWrapper(con)}
 
 
-def _clear_data_docs(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in DATA_DOCS_ENTRIES:
-        entry = directory / name
-        if entry.is_dir():
-            shutil.rmtree(entry)
-        elif entry.exists():
-            entry.unlink()
-
-
 def _exception_message(exception_info: Any) -> str | None:
     """The error GX caught while evaluating an expectation, if any. GX gives either one
     {raised_exception, exception_message, ...} or a mapping of metric to such a record."""
@@ -285,22 +286,14 @@ def _unexpected(definition: CheckDefinition, result: dict[str, Any]) -> float:
     return float(result["observed_value"])
 
 
-def _write_data_docs(context: Any, directory: Path) -> None:
-    # Built once, after every suite has run: an UpdateDataDocsAction in the checkpoint
-    # would rebuild the whole site once per validation definition.
-    _clear_data_docs(directory)
-    context.add_data_docs_site(
-        site_name=DATA_DOCS_SITE,
-        site_config={
-            "class_name": "SiteBuilder",
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(directory),
-            },
-        },
-    )
-    context.build_data_docs(site_names=[DATA_DOCS_SITE])
+def run_name(con: duckdb.DuckDBPyConnection) -> str:
+    """The run's name in Data Docs: the service code and extract date of the export being
+    built (``KC-2010-08-31``). GX makes it a folder name: characters other than letters,
+    digits, '-' and '_' become '_'."""
+    service_code, extract_date = con.execute(
+        "select service_code, extract_date from staging.stg_dcrs__manifests"
+    ).fetchone()
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", f"{service_code}-{extract_date:%Y-%m-%d}")
 
 
 def run_checks(
@@ -312,6 +305,7 @@ def run_checks(
     Raises QualityCheckError when a check cannot be evaluated at all."""
     import great_expectations as gx
     from great_expectations import expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.row_conditions import Column
 
@@ -352,12 +346,16 @@ def run_checks(
                 )
                 for (_, asset), suite in suites.items()
             ],
-            result_format={"result_format": "SUMMARY"},
+            result_format=dict(RESULT_FORMAT),
         )
     )
-    outcome = checkpoint.run()
+    outcome = checkpoint.run(
+        run_id=RunIdentifier(run_name=run_name(con), run_time=datetime.now(UTC))
+    )
     if data_docs_dir is not None:
-        _write_data_docs(context, Path(data_docs_dir).resolve())
+        # built once, after every suite has run: an UpdateDataDocsAction in the checkpoint
+        # would rebuild the whole site once per validation definition
+        write_site(context, Path(data_docs_dir))
 
     by_check = {definition.check: definition for definition in definitions.checks}
     results: dict[str, dict[str, Any]] = {}
@@ -394,11 +392,18 @@ def evaluate_checks(
     expectations_dir: Path,
     variables: dict[str, Any],
     data_docs_dir: Path | None = None,
+    search_path: str | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Build the suites, run them through a cursor of dbt's connection ``session``, and
-    return the results as a relation on ``session`` (the model's rows)."""
+    return the results as a relation on ``session`` (the model's rows). ``search_path``
+    (DuckDB's, e.g. ``warehouse.main,private.staging``) says where the suites' schema.table
+    names are found when the tables span two attached databases; it is set on the cursor
+    only, and ``session`` is left as it was."""
     con = session.cursor()
     try:
+        if search_path:
+            quoted = search_path.replace("'", "''")
+            con.execute(f"set search_path = '{quoted}'")
         definitions = load_definitions(con, expectations_dir, variables)
         rows = run_checks(con, definitions, data_docs_dir)
     finally:

@@ -11,14 +11,16 @@ warehouse held, so that a rebuild never loses history.
 
 from __future__ import annotations
 
-import shutil
+import os
 from collections.abc import Callable
 from pathlib import Path
 
-from dcrs import release
+from dcrs import release, settings
+from dcrs.build import OUTPUTS_DIR
+from dcrs.inbox import scan_inbox
 from dcrs.load import read_manifest
 from dcrs.locking import exclusive_run
-from dcrs.pipeline import run, scan_inbox
+from dcrs.pipeline import run
 from dcrs.summary import RunSummary
 from dcrs.warehouse import loaded_extracts
 
@@ -55,10 +57,11 @@ def rebuild_warehouse(
     A failure leaves the old warehouse as it was."""
     warehouse = warehouse.resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_run(warehouse):
+    with exclusive_run(warehouse, echo=echo):
+        release.recover_held(warehouse)
         exports = exports_to_replay(inbox.resolve(), warehouse)
-        folder = warehouse.with_name(f".{warehouse.name}.rebuild")
-        shutil.rmtree(folder, ignore_errors=True)
+        folder = release.rebuild_folder(warehouse)
+        release.discard(folder)
         folder.mkdir()
         try:
             new = folder / warehouse.name
@@ -67,7 +70,18 @@ def rebuild_warehouse(
                 echo(f"Rebuilding: export {number} of {len(exports)}")
                 summaries.append(run(export, new, echo=echo, send_alerts=False))
             if summaries:
-                release.publish(new, folder, warehouse)
+                # laid out as a build folder, then released as a run's is
+                for in_rebuild, build_layout in release.databases(folder, new):
+                    os.replace(in_rebuild, build_layout)
+                os.replace(release.outputs_folder(new), folder / OUTPUTS_DIR)
+                last = summaries[-1]
+                release.release(
+                    folder,
+                    warehouse,
+                    last.service_code,
+                    last.extract_date,
+                    settings.protect_new_files(),
+                )
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            release.discard(folder)
     return summaries

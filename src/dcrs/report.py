@@ -25,6 +25,8 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from dcrs.warehouse import open_read_only
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 # The report models the page reads, in each schema; the published page also states the
@@ -186,7 +188,7 @@ def write_report(
     warehouse = Path(warehouse)
     if not warehouse.is_file():
         raise ReportError(f"no warehouse at {warehouse}")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_read_only(warehouse) as con:
         figures = read_report(con, published, service_code, extract_date)
     page = render_report(figures, warehouse.name, dt.datetime.now().astimezone())
     out = Path(out)

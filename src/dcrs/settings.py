@@ -76,3 +76,23 @@ def schema_version(project: Path | None = None) -> int:
 def memory_limit() -> str:
     """DuckDB's memory limit for a run: ``DCRS_DUCKDB_MEMORY_LIMIT``, or the default."""
     return os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT
+
+
+PRIVATE_GROUP_VARIABLE = "DCRS_PRIVATE_GROUP"
+_STARTING_UMASK: list[int] = []
+
+
+def private_group() -> str | None:
+    """The group that may read the private store (the data lead's), if one is set."""
+    return os.environ.get(PRIVATE_GROUP_VARIABLE) or None
+
+
+def protect_new_files() -> int:
+    """From now on, files this process creates (the private store, its write-ahead log,
+    DuckDB's spill files, the loader's temporary copies) are readable by their owner only,
+    or also by the private group when ``DCRS_PRIVATE_GROUP`` is set. Returns the umask the
+    process started with, which the published aggregates are given back."""
+    previous = os.umask(0o027 if private_group() else 0o077)
+    if not _STARTING_UMASK:
+        _STARTING_UMASK.append(previous)
+    return _STARTING_UMASK[0]
