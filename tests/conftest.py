@@ -13,11 +13,46 @@ import duckdb
 import pytest
 
 from dcrs.build import DATABASE_NAME, dbt_command
+from dcrs.warehouse import private_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EXPORT = ROOT / "data" / "sample" / "kc-2010-08-31"
 SHARED = Path(os.environ.get("DCRS_SHARED_DIR", ROOT.parent / "shared"))
 DCRS = Path(sys.executable).with_name("dcrs")
+
+
+PRIVATE_SCHEMAS = ("raw", "staging", "intermediate", "quality", "history", "audit")
+
+
+def connect(warehouse: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """The warehouse with its private store attached (as the pipeline's data lead would
+    open them: docs/private-store.md), so that a test names any table as
+    ``schema.table`` whichever file holds it. The warehouse is attached as ``warehouse``,
+    the name dbt built it under (a private view reads reference tables by that name)."""
+    private = private_store(warehouse)
+    if not private.exists():
+        return duckdb.connect(str(warehouse), read_only=read_only)
+    mode = " (read_only)" if read_only else ""
+    con = duckdb.connect()
+    con.execute(f"attach '{warehouse}' as warehouse{mode}")
+    con.execute(f"attach '{private}' as private{mode}")
+    con.execute("use warehouse")
+    path = ["warehouse.main", "warehouse.history", "warehouse.audit"]
+    path += [f"private.{schema}" for schema in PRIVATE_SCHEMAS]
+    con.execute(f"set search_path = '{','.join(path)}'")
+    return con
+
+
+def copy_warehouse(source: Path, target: Path) -> Path:
+    """Copy a warehouse and its private store (dbt needs both) to ``target``, a file name
+    or a folder; returns the copied warehouse."""
+    target = Path(target)
+    if target.is_dir():
+        target = target / Path(source).name
+    shutil.copy(source, target)
+    if private_store(Path(source)).exists():
+        shutil.copy(private_store(Path(source)), private_store(target))
+    return target
 
 
 def outputs_of(warehouse: Path) -> Path:
@@ -135,7 +170,7 @@ def sample_output(sample_warehouse: Path) -> str:
 @pytest.fixture
 def query(sample_warehouse: Path) -> Callable[..., list[tuple]]:
     def run_query(sql: str, parameters: list | None = None) -> list[tuple]:
-        with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        with connect(sample_warehouse) as con:
             return con.execute(sql, parameters or []).fetchall()
 
     return run_query

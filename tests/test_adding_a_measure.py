@@ -12,15 +12,21 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import ROOT, SAMPLE_EXPORT, copy_project, outputs_of, run_dcrs
+from conftest import (
+    ROOT,
+    SAMPLE_EXPORT,
+    connect,
+    copy_project,
+    copy_warehouse,
+    outputs_of,
+    run_dcrs,
+)
 
 from dcrs.build import dbt_command
 
@@ -124,7 +130,7 @@ def test_a_measure_added_as_the_guide_says_reaches_every_output(tmp_path: Path) 
 
     copy = tmp_path / "dbt" / "warehouse.duckdb"
     copy.parent.mkdir()
-    shutil.copy(warehouse, copy)
+    copy_warehouse(warehouse, copy)
     check_dbt_docs(project, copy, tmp_path / "dbt")
     # the members model's unit test is given the union of the measures' own models, so a
     # new category model leaves it as it was
@@ -148,7 +154,7 @@ def check_marts(warehouse: Path) -> None:
     expected = expected_counts()
     assert sum(expected.values()) == 116
     denominator = sum(n for category, n in expected.items() if category != "Invalid")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         breakdown = con.execute(
             "select category, n, denominator, percent from marts.measure_breakdown "
             "where measure_id = ? order by category_order",
@@ -166,7 +172,7 @@ def check_marts(warehouse: Path) -> None:
 
 def check_published(warehouse: Path) -> None:
     expected = expected_counts()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         rows = con.execute(
             "select category, n, is_suppressed from published.measure_breakdown "
             "where measure_id = ? order by category_order",

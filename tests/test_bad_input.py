@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_EXPORT, run_dcrs
+from conftest import SAMPLE_EXPORT, connect, run_dcrs
 from exports import (
     COLUMNS,
     client,
@@ -254,7 +254,7 @@ def damaged_rows_run(tmp_path_factory, sample_warehouse):
 
 
 def issues(run, file_name: str) -> list[tuple]:
-    with duckdb.connect(str(run["warehouse"]), read_only=True) as con:
+    with connect(run["warehouse"]) as con:
         return con.execute(
             "select line, column_name, value, reason, outcome from audit.load_issues "
             "where file_name = ? order by line, column_name",
@@ -276,7 +276,7 @@ def test_unusable_rows_and_values_do_not_stop_the_run(damaged_rows_run):
 
 
 def test_every_row_is_staged_or_listed(damaged_rows_run):
-    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+    with connect(damaged_rows_run["warehouse"]) as con:
         rows = con.execute(
             "select file_name, rows_read, rows_staged, rows_rejected, reconciles "
             "from audit.load_reconciliation order by file_name"
@@ -297,7 +297,7 @@ def test_duplicate_key_keeps_the_later_row(damaged_rows_run):
         "duplicate client_id: line 118 is kept instead",
         "row rejected",
     ) in client_issues
-    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+    with connect(damaged_rows_run["warehouse"]) as con:
         (gender,) = con.execute(
             "select gender from intermediate.int_clients_validated where client_id = ?",
             [first_id],
@@ -348,7 +348,7 @@ def test_out_of_range_bmi_and_unknown_label_count_as_invalid(damaged_rows_run):
         "not a DD/MM/YYYY date",
         "value counted as Invalid",
     ) in client_issues
-    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+    with connect(damaged_rows_run["warehouse"]) as con:
         invalid = dict(
             con.execute(
                 "select measure_id, n from marts.measure_breakdown where category = 'Invalid' "
@@ -378,7 +378,7 @@ def test_scores_on_unknown_instruments_are_kept_as_invalid(damaged_rows_run):
             "value counted as Invalid",
         ) in score_issues
     client_id = damaged_rows_run["clients"][3]["client_id"]
-    with duckdb.connect(str(damaged_rows_run["warehouse"]), read_only=True) as con:
+    with connect(damaged_rows_run["warehouse"]) as con:
         keys = con.execute(
             "select record_key from history.record_versions where entity = 'wellbeing_score' "
             "and record_key like ? || ' | Invalid%' order by record_key",
@@ -421,7 +421,7 @@ def test_line_numbers_hold_in_a_file_read_in_parallel(tmp_path):
         for number in (2, 1_000, 123_457, 200_001, 300_001)
     }
 
-    with duckdb.connect(str(tmp_path / "good.duckdb")) as con:
+    with connect(tmp_path / "good.duckdb", read_only=False) as con:
         load_export(con, export)
         found = dict(
             con.execute(
@@ -439,7 +439,7 @@ def test_line_numbers_hold_in_a_file_read_in_parallel(tmp_path):
     short_line = 234_567
     lines[short_line - 1] = lines[short_line - 1].rsplit(b",", 1)[0]
     path.write_bytes(b"\n".join(lines))
-    with duckdb.connect(str(tmp_path / "short.duckdb")) as con:
+    with connect(tmp_path / "short.duckdb", read_only=False) as con:
         with pytest.raises(ExportError, match=f"line {short_line}: fewer fields than the"):
             load_export(con, export)
         # the refused file leaves no raw table behind

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_EXPORT, outputs_of, run_dbt, run_dcrs
+from conftest import SAMPLE_EXPORT, connect, copy_warehouse, outputs_of, run_dbt, run_dcrs
 from exports import read_rows, write_rows
 
 WITHHELD = "(withheld: holds digits, may be a postcode)"
@@ -95,7 +95,7 @@ def coded_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def fetch(run: dict, sql: str, parameters: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(run["warehouse"]), read_only=True) as con:
+    with connect(run["warehouse"]) as con:
         return con.execute(sql, parameters or []).fetchall()
 
 
@@ -131,7 +131,7 @@ def tables(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> list[str]:
 def found_in_tables(warehouse: Path, schemas: list[str], needles: list[str]) -> list[str]:
     """Each table (or view) of ``schemas`` holding any of ``needles`` (ignoring case)."""
     found = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         for table in tables(con, schemas):
             text = repr(con.execute(f"select * from {table}").fetchall()).lower()
             found += [f"{table}: {needle}" for needle in needles if needle in text]
@@ -171,7 +171,7 @@ def test_bad_wards_count_as_invalid_and_a_curly_apostrophe_is_a_listed_ward(code
     # the sample's nine Earl's Court clients, one of them written earl’s  COURT
     assert wards["Earl's Court"] == 9
     # only the listed spellings, Not recorded and Invalid are categories
-    with duckdb.connect(str(coded_run["warehouse"]), read_only=True) as con:
+    with connect(coded_run["warehouse"]) as con:
         listed = {
             ward for (ward,) in con.execute("select ward from reference.service_wards").fetchall()
         }
@@ -246,12 +246,12 @@ def test_a_target_ward_missing_from_the_ward_list_fails_the_build(coded_run, tmp
     """The singular test that each target ward is on its service's ward list passes on the
     run's warehouse and fails (one row) once Golborne is taken off the list."""
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(coded_run["warehouse"], warehouse)
+    copy_warehouse(coded_run["warehouse"], warehouse)
     selection = ("test", "--select", "assert_target_wards_on_the_service_ward_list")
 
     result = run_dbt(warehouse, tmp_path, *selection)
     assert result.returncode == 0, result.stdout + result.stderr
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse, read_only=False) as con:
         con.execute("delete from intermediate.int_service_wards_keyed where ward = 'Golborne'")
     result = run_dbt(warehouse, tmp_path, *selection)
     assert result.returncode == 1, result.stdout + result.stderr

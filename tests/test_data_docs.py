@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 import pytest
-from conftest import SAMPLE_EXPORT, outputs_of, run_dcrs
+from conftest import SAMPLE_EXPORT, connect, outputs_of, run_dcrs
 from exports import read_rows, write_rows
 from test_report_html import Chromium, needs_chromium
 
@@ -94,7 +94,7 @@ def hostile_docs(hostile_export: Path) -> Path:
     result = run_dcrs(hostile_export, warehouse)
     assert result.returncode == 0, result.stdout + result.stderr
     # the hostile values were checked, and failed the checks they are in
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         failed = {
             row[0]
             for row in con.execute(

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
-from conftest import ROOT
+from conftest import ROOT, copy_warehouse
 
 from dcrs.build import dbt_command
 
 
 def test_docs_generate_documents_every_model_and_exposure(sample_warehouse, tmp_path):
     warehouse = tmp_path / "docs.duckdb"
-    shutil.copy(sample_warehouse, warehouse)
+    copy_warehouse(sample_warehouse, warehouse)
     target = tmp_path / "target"
     result = subprocess.run(
         dbt_command(

@@ -7,18 +7,16 @@ SQL itself, so they run here (in the fast tier), against the models built empty.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import run_dbt
+from conftest import connect, copy_warehouse, run_dbt
 
 
 def copy_of(sample_warehouse: Path, tmp_path: Path) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(sample_warehouse, warehouse)
+    copy_warehouse(sample_warehouse, warehouse)
     return warehouse
 
 
@@ -55,7 +53,7 @@ def test_not_null_columns_fails_for_each_column_with_nulls(sample_warehouse, tmp
     selection = ("test", "--select", "int_clients_validated,test_name:not_null_columns")
 
     assert_passes(warehouse, tmp_path, selection, 1)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse, read_only=False) as con:
         con.execute(
             "update intermediate.int_clients_validated set client_id = null, "
             "extract_date = null where source_line = (select min(source_line) "
@@ -72,7 +70,7 @@ def test_unique_combination_fails_for_each_duplicated_key(sample_warehouse, tmp_
     selection = ("test", "--select", "int_clients_categorised,test_name:unique_combination")
 
     assert_passes(warehouse, tmp_path, selection, 1)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse, read_only=False) as con:
         client = con.execute(
             "select client_id from intermediate.int_clients_categorised order by client_id limit 1"
         ).fetchone()[0]
@@ -88,7 +86,7 @@ def test_unique_combination_fails_for_each_duplicated_key(sample_warehouse, tmp_
     (compiled,) = (tmp_path / "target" / "compiled").rglob(
         "unique_combination_int_clients_*.sql"  # dbt shortens long test names
     )
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         failing = con.execute(
             f"select client_id, rows_for_key from ({compiled.read_text()})"
         ).fetchall()
@@ -103,7 +101,7 @@ def test_overlapping_bands_fail_the_build(sample_warehouse, tmp_path):
     selection = ("test", "--select", "assert_measure_categories_bands_do_not_overlap")
 
     assert_passes(warehouse, tmp_path, selection, 1)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse, read_only=False) as con:
         widened = con.execute(
             "update reference.measure_categories set band_upper = band_upper + 1 "
             "where measure_id = 'age_band' and category = '18 - 25'"
@@ -130,7 +128,7 @@ def test_population_counts_fail_on_a_duplicated_or_miscounted_unit(sample_wareho
     )
 
     assert_passes(warehouse, tmp_path, selection, 2)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse, read_only=False) as con:
         con.execute(
             "insert into intermediate.int_clients_categorised select * from "
             "intermediate.int_clients_categorised where eligibility <> 'Eligible' limit 1"
@@ -148,7 +146,7 @@ def test_population_counts_fail_on_a_duplicated_or_miscounted_unit(sample_wareho
     )
 
     miscounted = copy_of(sample_warehouse, tmp_path / "miscounted")
-    with duckdb.connect(str(miscounted)) as con:
+    with connect(miscounted, read_only=False) as con:
         con.execute(
             "update marts.measure_breakdown set n = n + 1 "
             "where measure_id = 'goal_outcome' and category = 'No outcome yet'"

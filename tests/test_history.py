@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DCRS, ROOT, run_dcrs
+from conftest import DCRS, ROOT, connect, copy_warehouse, run_dcrs
 
 from dcrs.generate import generate
 
@@ -59,7 +59,7 @@ def tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 def partition(path: Path, service: str, extract: str) -> dict[tuple[str, str], list[tuple]]:
     """Every row of every per-extract table for one service and extract, sorted."""
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect(path) as con:
         found = {}
         for schema, table in tables(con):
             if (schema, table) in HISTORY_DEPENDENT:
@@ -76,7 +76,7 @@ def partition(path: Path, service: str, extract: str) -> dict[tuple[str, str], l
 def snapshot(path: Path) -> dict[tuple[str, str], str]:
     """A digest of every row of every table of the marts, published, audit and history
     schemas."""
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect(path) as con:
         return {
             (schema, table): hashlib.sha256(
                 repr(
@@ -126,7 +126,7 @@ def history_warehouse(history_run) -> Path:
 
 
 def test_every_extract_of_both_services_is_kept(history_warehouse):
-    with duckdb.connect(str(history_warehouse), read_only=True) as con:
+    with connect(history_warehouse) as con:
         for table in ("service_summary", "measure_breakdown", "data_capture", "ward"):
             loaded = con.execute(
                 f"select distinct service_code, extract_date::varchar from marts.{table} "
@@ -172,7 +172,7 @@ def test_loading_the_same_export_again_changes_nothing(history_warehouse, export
     changed = {table for table in before if before[table] != after[table]}
     # only the run log grows: one more run's check results
     assert changed == {("audit", "data_quality_runs")}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         runs = con.execute("select count(distinct run_id) from audit.data_quality_runs").fetchone()
         # the run log holds each run's results as the mart holds its extract's
         last_run = con.execute(
@@ -255,7 +255,7 @@ def test_changes_between_extracts_match_the_files(
     expected = csv_changes(exports[(service, earlier)], exports[(service, later)])
     # the generator corrects some records every month: the comparison is not vacuous
     assert expected["outcome"] > 0 and expected["ethnicity"] + expected["disability"] > 0
-    with duckdb.connect(str(history_warehouse), read_only=True) as con:
+    with connect(history_warehouse) as con:
         records = dict(
             con.execute(
                 "select entity || ' ' || change_type, records from marts.record_changes "
@@ -294,7 +294,7 @@ def test_changes_between_extracts_match_the_files(
 def test_record_versions_give_back_each_extract(history_warehouse, exports):
     """The state of every goal at an earlier extract, rebuilt from history.record_versions,
     is what that extract's goals.csv said, although later extracts changed outcomes."""
-    with duckdb.connect(str(history_warehouse), read_only=True) as con:
+    with connect(history_warehouse) as con:
         for extract in ("2010-03-31", "2010-04-30", "2010-05-31"):
             goals = exports[("S001", extract)] / "goals.csv"
             difference = con.execute(
@@ -344,7 +344,7 @@ def test_run_inbox_loads_new_exports_oldest_first_then_nothing(history_run, tmp_
     ]
     assert positions == sorted(positions, reverse=True)  # oldest (last named) first
     warehouse = tmp_path / "dcrs.duckdb"
-    shutil.copy(history_run["warehouse"], warehouse)
+    copy_warehouse(history_run["warehouse"], warehouse)
     digest = hashlib.sha256(warehouse.read_bytes()).hexdigest()
     second = run_inbox(history_run["inbox"], warehouse)
     assert second.returncode == 0, second.stdout + second.stderr

@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import ROOT
+from conftest import ROOT, connect
 
 
 def uv() -> list[str]:
@@ -80,7 +79,7 @@ def test_an_installed_package_runs_the_project_it_is_pointed_at(installed, tmp_p
         env={**env, "DCRS_PROJECT_DIR": str(ROOT)},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         assert con.execute("select clients_registered from marts.service_summary").fetchall() == [
             (116,)
         ]

@@ -17,9 +17,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import ROOT
+from conftest import ROOT, connect
 
 PREFECT = Path(sys.executable).with_name("prefect")
 FLOW_RUN_TIMEOUT_SECONDS = 300
@@ -148,7 +147,7 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, tmp_path):
         stop(worker)
         worker_log.close()
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         assert con.execute("select clients_registered from marts.service_summary").fetchall() == [
             (116,)
         ]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_dbt
+from conftest import connect, copy_warehouse, run_dbt
 
 from dcrs.parquet import export_parquet, verify_manifest
 
@@ -81,14 +81,14 @@ def round_half_up(count: int, base: int = BASE) -> int:
 
 
 def fetch(database: Path, sql: str, parameters: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(database), read_only=True) as con:
+    with connect(database) as con:
         return con.execute(sql, parameters or []).fetchall()
 
 
 def published_counts(database: Path) -> list[tuple[str, str, str, object]]:
     """(table, row, column, published value) for every client or goal count."""
     cells = []
-    with duckdb.connect(str(database), read_only=True) as con:
+    with connect(database) as con:
         for table, key, column in COUNT_CELLS:
             where = f"where figure_id in {LONDON_COUNTS}" if table == "london_comparison" else ""
             if column == "denominator":
@@ -102,7 +102,7 @@ def published_counts(database: Path) -> list[tuple[str, str, str, object]]:
 def true_counts(database: Path) -> dict[tuple[str, str, str], int]:
     """The marts' counts behind published_counts, by (table, row, column)."""
     counts = {}
-    with duckdb.connect(str(database), read_only=True) as con:
+    with connect(database) as con:
         for table, key, column in COUNT_CELLS:
             where = f"where figure_id in {LONDON_COUNTS}" if table == "london_comparison" else ""
             if column == "denominator":
@@ -239,7 +239,7 @@ def test_suppressed_cells_show_nothing_derived_from_their_count(sample_warehouse
 
 
 def test_service_summary_is_controlled_and_ratios_recomputed(sample_warehouse):
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         cursor = con.execute("select * from published.service_summary")
         names = [column[0] for column in cursor.description]
         row = dict(zip(names, cursor.fetchone(), strict=True))
@@ -384,8 +384,8 @@ def perturbed_warehouse(sample_warehouse, tmp_path_factory) -> Path:
     (suppressed, or rounding to the same value), with the published tables rebuilt."""
     work = tmp_path_factory.mktemp("perturbed")
     warehouse = work / "dcrs.duckdb"
-    shutil.copy(sample_warehouse, warehouse)
-    with duckdb.connect(str(warehouse)) as con:
+    copy_warehouse(sample_warehouse, warehouse)
+    with connect(warehouse, read_only=False) as con:
         con.execute(
             f"update marts.measure_breakdown set n = {perturb('n')}, "
             f"denominator = {perturb('denominator')}"
@@ -424,7 +424,7 @@ def strict_vars_run(sample_warehouse, tmp_path_factory) -> tuple[Path, Path]:
     """The published models rebuilt on a copy with suppress_max 10 and base 10."""
     work = tmp_path_factory.mktemp("strict")
     warehouse = work / "dcrs.duckdb"
-    shutil.copy(sample_warehouse, warehouse)
+    copy_warehouse(sample_warehouse, warehouse)
     result = run_dbt(
         warehouse,
         work,
@@ -471,7 +471,7 @@ def test_changing_the_vars_changes_the_output(sample_warehouse, strict_vars_run)
 
 def test_vars_that_would_publish_a_count_as_0_stop_the_build(sample_warehouse, tmp_path):
     warehouse = tmp_path / "dcrs.duckdb"
-    shutil.copy(sample_warehouse, warehouse)
+    copy_warehouse(sample_warehouse, warehouse)
     result = run_dbt(
         warehouse,
         tmp_path,
@@ -576,7 +576,7 @@ def test_the_patterns_catch_what_they_are_for():
 
 
 def test_no_identifying_columns_or_values_in_published_or_marts(sample_warehouse):
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in ('published', 'marts')"
@@ -597,7 +597,7 @@ def parquet_export(sample_warehouse, tmp_path_factory) -> Path:
     out_dir = tmp_path_factory.mktemp("parquet") / "parquet"
     # a BI tool holding the warehouse open read-only does not stop the export, which
     # opens it read-only too (a read-write open would be refused in this process)
-    with duckdb.connect(str(sample_warehouse), read_only=True):
+    with connect(sample_warehouse):
         manifest = export_parquet(sample_warehouse, out_dir)
     assert hashlib.sha256(sample_warehouse.read_bytes()).hexdigest() == before
     return manifest
@@ -606,7 +606,7 @@ def parquet_export(sample_warehouse, tmp_path_factory) -> Path:
 def test_manifest_lists_every_marts_and_published_table(sample_warehouse, parquet_export):
     manifest = json.loads(parquet_export.read_text())
     out_dir = parquet_export.parent
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in ('marts', 'published') order by 1, 2"
@@ -639,7 +639,7 @@ def test_manifest_lists_every_marts_and_published_table(sample_warehouse, parque
 
 def test_parquet_files_hold_the_tables(sample_warehouse, parquet_export):
     out_dir = parquet_export.parent
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         for schema in ("marts", "published"):
             for table in ("measure_breakdown", "service_summary"):
                 path = str(out_dir / schema / f"{table}.parquet")
@@ -687,7 +687,7 @@ def test_verify_manifest_detects_tampering(parquet_export, tmp_path):
     truncated = copy / "published" / "service_summary.parquet"
     truncated.write_bytes(truncated.read_bytes()[:-10])
     (copy / "marts" / "gender.parquet").unlink()
-    shutil.copy(copy / "marts" / "ward.parquet", copy / "marts" / "extra.parquet")
+    copy_warehouse(copy / "marts" / "ward.parquet", copy / "marts" / "extra.parquet")
     problems = verify_manifest(manifest)
     assert any(
         problem.startswith("published/service_summary.parquet: size is") for problem in problems

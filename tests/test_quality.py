@@ -10,10 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
-from conftest import ROOT, SAMPLE_EXPORT, copy_project, outputs_of, run_dcrs
+from conftest import ROOT, SAMPLE_EXPORT, connect, copy_project, outputs_of, run_dcrs
 from exports import read_rows, write_rows
 
 from dcrs.quality import keep_one_duckdb_connection, load_definitions
@@ -32,7 +31,7 @@ VARIABLES = {"bmi_min": 12, "bmi_max": 90}
 
 def results_of(warehouse: Path) -> dict[str, CheckResult]:
     """marts.data_quality_results of the warehouse's (one) extract, by check id."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         rows = con.execute(
             "select suite, check_id, field, description, observed_value, threshold, passed, "
             "recorded, total, population from marts.data_quality_results order by check_order"
@@ -137,7 +136,7 @@ def test_damaged_export_fails_the_matching_checks_with_their_counts(damaged_ware
     # the manifest was updated with the rows: the counts still agree
     assert results["structure:clients_row_count"].passed
     assert results["structure:goals_row_count"].passed
-    with duckdb.connect(str(damaged_warehouse), read_only=True) as con:
+    with connect(damaged_warehouse) as con:
         published = dict(
             con.execute(
                 "select check_id, observed_value from published.data_quality_results "
@@ -215,7 +214,7 @@ def test_duckdb_dialect_fix_still_works_with_this_great_expectations(sample_ware
     assert [name for name in engine._PERSISTED_CONNECTION_DIALECTS if name == "duckdb"] == [
         "duckdb"
     ]
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         context = gx.get_context(mode="ephemeral")
         datasource = context.data_sources.add_sql(
             name="guard", connection_string="duckdb:///:memory:", kwargs=engine_options(con)
@@ -236,7 +235,7 @@ def test_duckdb_dialect_fix_still_works_with_this_great_expectations(sample_ware
 
 
 def test_capture_expectations_carry_meta_for_plain_language(sample_warehouse):
-    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+    with connect(sample_warehouse) as con:
         definitions = load_definitions(con, ROOT / "expectations", VARIABLES)
     capture = {check.field: check for check in definitions.checks if check.suite == "data_capture"}
     assert capture["bmi"].meta == {

@@ -11,9 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import DCRS, ROOT, copy_project, outputs_of
+from conftest import DCRS, ROOT, connect, copy_project, copy_warehouse, outputs_of
 
 from dcrs.generate import generate
 from dcrs.settings import schema_version
@@ -74,12 +73,12 @@ def warehouse(loaded, tmp_path) -> Path:
     """A copy of the loaded warehouse, for a test to change."""
     path = tmp_path / "warehouse" / "dcrs.duckdb"
     path.parent.mkdir()
-    shutil.copy(loaded, path)
+    copy_warehouse(loaded, path)
     return path
 
 
 def extracts(path: Path) -> list[tuple[str, str]]:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect(path) as con:
         return con.execute(
             "select service_code, extract_date::varchar from marts.service_summary order by all"
         ).fetchall()
@@ -106,7 +105,7 @@ def test_rebuild_replays_every_export_into_the_new_schema(warehouse, inbox, chan
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Rebuilt" in result.stdout
     assert extracts(warehouse) == kept
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         assert con.execute("select schema_version from audit.warehouse_schema").fetchall() == [
             (schema_version() + 1,)
         ]

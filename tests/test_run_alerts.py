@@ -9,9 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import DCRS, ROOT, SAMPLE_EXPORT, outputs_of
+from conftest import DCRS, ROOT, SAMPLE_EXPORT, connect, outputs_of
 from exports import read_rows, write_rows
 from smtp_server import free_port, running_smtp_server
 
@@ -85,7 +84,7 @@ def test_one_alert_names_exactly_the_four_fields_then_last_month(tmp_path):
         assert "Disability was recorded for 77 of 116 clients (66.4%)" in text
         assert "Last month: 57.8%" in text
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         history = con.execute(
             "select extract_date::varchar, round(observed_value, 1) "
             "from marts.data_quality_results where field = 'disability' "
