@@ -103,3 +103,37 @@ def client(client_id: str, **values: str) -> dict[str, str]:
     }
     row.update(values)
     return row
+
+
+def set_manifest(export: Path, **values: object) -> None:
+    """Set top-level values of the export's manifest.json (any JSON value)."""
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest.update(values)
+    (export / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def csv_field(value: str, quote_all: bool = False) -> str:
+    """RFC 4180: a value holding a comma, quote or line break is quoted, its quotes doubled
+    (the csv module leaves a CR unquoted when the line ending is LF)."""
+    if quote_all or any(character in value for character in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def csv_bytes(
+    rows: list[list[str]], endings: list[str] | str = "\r\n", encoding: str = "utf-8"
+) -> bytes:
+    """Rows (the header first) as CSV bytes; ``endings``: one line ending for every row,
+    or one per row (mixed line endings)."""
+    if isinstance(endings, str):
+        endings = [endings] * len(rows)
+    text = "".join(
+        ",".join(csv_field(value) for value in row) + ending
+        for row, ending in zip(rows, endings, strict=True)
+    )
+    return text.encode(encoding)
+
+
+def line_breaks(text: str) -> int:
+    """Line breaks in ``text``: CR LF, LF or CR alone (each one break)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")

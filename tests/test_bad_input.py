@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import shutil
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import SAMPLE_EXPORT, connect, run_dcrs
-from exports import read_rows, set_row_count, write_rows
+from exports import (
+    COLUMNS,
+    client,
+    csv_bytes,
+    read_rows,
+    set_manifest,
+    set_row_count,
+    write_export,
+    write_rows,
+)
 from filelock import FileLock
 
+from dcrs.load import ExportError, load_export, read_manifest
 from dcrs.pipeline import STORAGE_VERSION
 from dcrs.settings import schema_version
+
+DELETE = object()  # a manifest key to remove
 
 
 def digest(path: Path) -> str:
@@ -59,6 +75,15 @@ def corrupt_bytes(export: Path, file_name: str) -> None:
     lines = path.read_bytes().split(b"\n")
     lines[5] = lines[5].replace(b",", b",\x81\x9d", 1)
     path.write_bytes(b"\n".join(lines))
+
+
+def replace_in_line(export: Path, file_name: str, line: int, old: bytes, new: bytes) -> None:
+    """Replace the first ``old`` on physical line ``line`` (from 1) of a CRLF file."""
+    path = export / file_name
+    lines = path.read_bytes().split(b"\r\n")
+    assert old in lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    path.write_bytes(b"\r\n".join(lines))
 
 
 def put_control_character(export: Path, file_name: str) -> None:
@@ -109,7 +134,29 @@ UNTRUSTED = {
                 }
             )
         ),
-        "row_counts has no whole-number count for clients.csv",
+        'manifest.json: row_counts["clients.csv"] is missing; it must be a whole number',
+    ),
+    "manifest with a null service code": (
+        lambda export: set_manifest(export, service_code=None),
+        "manifest.json: service_code is null; it must be a code of 1 to 16 letters and digits",
+    ),
+    "manifest with an extract date in the future": (
+        lambda export: set_manifest(export, extract_date="2099-12-31"),
+        "manifest.json: extract_date is after today",
+    ),
+    "UTF-8 file holding a Windows-1252 byte": (
+        lambda export: replace_in_line(export, "goals.csv", 10, b"Diet", b"Diet \x96"),
+        "goals.csv: line 10: holds a byte that is not UTF-8, in a file holding UTF-8 text "
+        "(from line 3)",
+    ),
+    "clients.csv with a header only": (
+        lambda export: write_rows(export, "clients.csv", []),
+        "clients.csv: holds no data rows; an export holds at least one (only goals.csv and "
+        "wellbeing_scores.csv may hold a header only)",
+    ),
+    "field of 5 MB": (
+        lambda export: replace_in_line(export, "clients.csv", 6, b"SW50QF", b"SW50QF" * 900_000),
+        "clients.csv: line 6: the line is longer than 2,000,000 bytes",
     ),
     "malformed CSV row": (
         lambda export: (export / "health_trainers.csv").write_text(
@@ -133,7 +180,7 @@ UNTRUSTED = {
         lambda export: (export / "goals.csv").write_text(
             (export / "goals.csv").read_text().replace(",Achieved", ',"Achieved', 1)
         ),
-        "goals.csv: is not a well-formed CSV file",
+        "goals.csv: line 2, column 5 (outcome): a quoted value is not closed",
     ),
 }
 
@@ -397,3 +444,266 @@ def test_line_numbers_hold_in_a_file_read_in_parallel(tmp_path):
             load_export(con, export)
         # the refused file leaves no raw table behind
         assert con.execute("select table_name from duckdb_tables()").fetchall() == []
+
+
+# --- the loader on hostile files (in process: load_export into a real DuckDB file) ----------
+
+
+def small_export(folder: Path) -> Path:
+    """Three clients (line 2: KC1, 3: KC2, 4: KC3), one goal, one trainer."""
+    return write_export(
+        folder / "export",
+        [client("KC1"), client("KC2"), client("KC3")],
+        goals=[
+            {
+                "goal_id": "G1",
+                "client_id": "KC1",
+                "goal_set_date": "16/03/2010",
+                "goal": "Diet - Change",
+                "outcome": "",
+                "outcome_date": "",
+            }
+        ],
+    )
+
+
+def load_into(folder: Path, export: Path, **options) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(folder / "loaded.duckdb"))
+    load_export(con, export, **options)
+    return con
+
+
+def client_lines(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        "select source_line, client_id, referral_source_other from raw.clients order by all"
+    ).fetchall()
+
+
+HIDDEN = client("KC9", date_of_birth="17/05/1961", postcode="NW3 7QT", ward="Fitzrovia Hidden")
+
+
+def with_hidden_row(export: Path, damage: Callable[[bytes], bytes]) -> list[str]:
+    """Put the client HIDDEN on line 3 of clients.csv, damaged by ``damage`` (its CSV line,
+    without the line break); return its values that no message may show."""
+    write_rows(export, "clients.csv", [client("KC1"), HIDDEN, client("KC3")])
+    path = export / "clients.csv"
+    lines = path.read_bytes().split(b"\r\n")
+    lines[2] = damage(lines[2])
+    path.write_bytes(b"\r\n".join(lines))
+    return [value for value in HIDDEN.values() if len(value) >= 4 and value != "HT01"]
+
+
+MALFORMED_ROWS = {
+    "quote not closed": (lambda line: line.replace(b"NW3 7QT", b'"NW3 7QT', 1), "column 8"),
+    "characters after the closing quote": (
+        lambda line: line.replace(b"NW3 7QT", b'"NW3" 7QT', 1),
+        "column 8 (postcode): a quoted value is not closed, or has characters after",
+    ),
+    "field of 3 MB": (
+        lambda line: line.replace(b"Fitzrovia Hidden", b"Fitzrovia Hidden" * 200_000, 1),
+        "longer than 2,000,000 bytes",
+    ),
+    "too many fields": (lambda line: line + b",extra,NW3 7QT", "more fields than the 18"),
+    "too few fields": (lambda line: line.rsplit(b",", 3)[0], "fewer fields than the 18"),
+    "control character": (
+        lambda line: line.replace(b"NW3", b"NW3\x0b", 1),
+        "holds the control character 0x0b",
+    ),
+    "Windows-1252 byte in a UTF-8 file": (
+        lambda line: line.replace(b"Fitzrovia", "Fitzrovia\u2019".encode() + b"\x92", 1),
+        "holds a byte that is not UTF-8, in a file holding UTF-8 text (from line 3)",
+    ),
+    "byte of no encoding": (
+        lambda line: line.replace(b"Fitzrovia", b"Fitz\x81rovia", 1),
+        "cannot be decoded as UTF-8 or Windows-1252 (first undecodable byte on line 3)",
+    ),
+}
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("case", sorted(MALFORMED_ROWS))
+def test_a_malformed_row_is_named_by_line_never_by_its_values(case, tmp_path):
+    """The message names the file and the line (and the column where DuckDB's reader
+    knows it), and shows none of the row's values: DuckDB's own message quotes the whole
+    row (date of birth, postcode), however long."""
+    damage, wording = MALFORMED_ROWS[case]
+    export = small_export(tmp_path)
+    values = with_hidden_row(export, damage)
+    with pytest.raises(ExportError) as raised:
+        load_into(tmp_path, export)
+    message = str(raised.value)
+    assert message.startswith(f"{export / 'clients.csv'}: ")
+    assert "line 3" in message
+    assert wording in message
+    assert not [value for value in values if value in message]
+    assert len(message) < 400
+
+
+@pytest.mark.fast
+def test_line_numbers_count_physical_lines(tmp_path):
+    """A quoted field holding line breaks, and blank lines between records: each row's
+    source_line is the physical line where its record starts."""
+    export = small_export(tmp_path)
+    rows = [
+        ["KC1", "two\r\nlines"],  # lines 2-3
+        ["KC2", "three\r\nlines\r\n\r\nwith a blank one"],  # lines 4-7, then two blank lines
+        ["KC3", ""],  # line 10
+    ]
+    header = list(COLUMNS["clients.csv"])
+    data = csv_bytes(
+        [header] + [list(client(key, referral_source_other=other).values()) for key, other in rows]
+    )
+    data = data.replace(b"\r\nKC3,", b"\r\n\r\n\r\nKC3,") + b"\r\n"  # and one at the end
+    (export / "clients.csv").write_bytes(data)
+    con = load_into(tmp_path, export)
+    assert client_lines(con) == [
+        (2, "KC1", "two\r\nlines"),
+        (4, "KC2", "three\r\nlines\r\n\r\nwith a blank one"),
+        (10, "KC3", None),
+    ]
+
+
+@pytest.mark.fast
+def test_mixed_line_endings_load(tmp_path):
+    """CR LF, LF and CR alone in one file (DuckDB's reader takes one kind per file): the
+    file loads, each row on its own line."""
+    export = small_export(tmp_path)
+    header = list(COLUMNS["clients.csv"])
+    rows = [header] + [list(client(key).values()) for key in ("KC1", "KC2", "KC3")]
+    (export / "clients.csv").write_bytes(csv_bytes(rows, endings=["\r\n", "\n", "\r", "\r\n"]))
+    con = load_into(tmp_path, export)
+    assert client_lines(con) == [(2, "KC1", None), (3, "KC2", None), (4, "KC3", None)]
+
+
+@pytest.mark.fast
+def test_mixed_line_endings_and_a_quoted_line_break(tmp_path):
+    """A spreadsheet's CSV: CR LF between records, LF inside a quoted field; then an LF
+    record. The quoted break stays a line feed."""
+    export = small_export(tmp_path)
+    header = list(COLUMNS["clients.csv"])
+    rows = [header] + [
+        list(client(key, referral_source_other=other).values())
+        for key, other in (("KC1", "a\nb"), ("KC2", ""), ("KC3", ""))
+    ]
+    (export / "clients.csv").write_bytes(csv_bytes(rows, endings=["\r\n", "\r\n", "\n", "\r\n"]))
+    con = load_into(tmp_path, export)
+    assert client_lines(con) == [(2, "KC1", "a\nb"), (4, "KC2", None), (5, "KC3", None)]
+
+
+@pytest.mark.fast
+def test_windows_1252_file_loads_as_one_encoding(tmp_path):
+    """A clean Windows-1252 file (no UTF-8 sequence in it) loads, decoded as
+    Windows-1252 throughout."""
+    export = small_export(tmp_path)
+    write_rows(
+        export,
+        "clients.csv",
+        [client("KC1", ward="Earl\u2019s Court"), client("KC2"), client("KC3", ward="Caf\u00e9")],
+        encoding="cp1252",
+    )
+    con = load_into(tmp_path, export)
+    assert con.execute("select ward from raw.clients order by source_line").fetchall() == [
+        ("Earl\u2019s Court",),
+        ("Golborne",),
+        ("Caf\u00e9",),
+    ]
+    assert con.execute(
+        "select encoding from raw.export_files where file_name = 'clients.csv'"
+    ).fetchall() == [("windows-1252",)]
+
+
+@pytest.mark.fast
+def test_temporary_copies_go_to_the_folder_given(tmp_path):
+    """A Windows-1252 file is copied as UTF-8 into a folder inside ``temp_dir`` while it
+    loads (a killed load leaves it there, for its caller to clean), and removed after."""
+    from dcrs.generate import generate
+
+    export = generate(tmp_path / "exports", 100_000, seed=3)[-1]
+    clients = export / "clients.csv"
+    data = clients.read_bytes()
+    assert b"White - British" in data
+    clients.write_bytes(data.replace(b"White - British", "White \u2013 British".encode("cp1252")))
+    temp_dir = tmp_path / "warehouse" / "tmp"
+    seen: set[Path] = set()
+    loading = threading.Thread(
+        target=load_into, args=(tmp_path, export), kwargs={"temp_dir": temp_dir}
+    )
+    loading.start()
+    while loading.is_alive():
+        seen.update(temp_dir.glob("*/*.csv") if temp_dir.exists() else [])
+        time.sleep(0.002)
+    loading.join()
+    assert [path.name for path in seen] == ["clients.csv"]
+    assert list(temp_dir.iterdir()) == []
+
+
+MANIFEST_BREACHES = {
+    "service_code null": ({"service_code": None}, "service_code is null"),
+    "service_code a list": ({"service_code": ["KC"]}, "service_code is a list"),
+    "service_code with a space": ({"service_code": "K C"}, "service_code is not 1 to 16"),
+    "service_code too long": ({"service_code": "K" * 17}, "service_code is not 1 to 16"),
+    "service_name blank": ({"service_name": "  "}, "service_name is blank"),
+    "service_name of two lines": (
+        {"service_name": "Kensington\nand Chelsea"},
+        "service_name holds a line break",
+    ),
+    "service_name a number": ({"service_name": 7}, "service_name is a number"),
+    "extract_date a number": ({"extract_date": 20100831}, "extract_date is a number"),
+    "extract_date an ISO week": (
+        {"extract_date": "2010-W35-2"},
+        "extract_date is not written YYYY-MM-DD",
+    ),
+    "extract_date not a day": ({"extract_date": "2010-02-30"}, "is not a date of the calendar"),
+    "extract_date in the future": ({"extract_date": "2099-12-31"}, "extract_date is after today"),
+    "row_counts a list": ({"row_counts": [1, 2]}, "row_counts is a list"),
+    "row count null": (
+        {"row_counts": {"clients.csv": None}},
+        'row_counts["clients.csv"] is null; it must be a whole number of data rows',
+    ),
+    "row count true": ({"row_counts": {"goals.csv": True}}, 'row_counts["goals.csv"] is true'),
+    "row count a decimal": ({"row_counts": {"goals.csv": 3.0}}, '["goals.csv"] is a number'),
+    "row count as text": ({"row_counts": {"goals.csv": "3"}}, 'row_counts["goals.csv"] is text'),
+    "row count negative": ({"row_counts": {"goals.csv": -1}}, '["goals.csv"] is negative'),
+    "service_code missing": ({"service_code": DELETE}, "service_code is missing"),
+}
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("case", sorted(MANIFEST_BREACHES))
+def test_manifest_values_are_checked_against_the_schema(case, export_copy):
+    changes, wording = MANIFEST_BREACHES[case]
+    path = export_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for key, value in changes.items():
+        if key == "row_counts" and isinstance(value, dict):
+            manifest["row_counts"].update(value)
+        elif value is DELETE:
+            del manifest[key]
+        else:
+            manifest[key] = value
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ExportError) as raised:
+        read_manifest(export_copy)
+    assert str(raised.value).startswith(f"{path}: ")
+    assert wording in str(raised.value)
+
+
+@pytest.mark.fast
+def test_manifest_service_code_is_upper_cased_and_extra_keys_allowed(export_copy):
+    set_manifest(
+        export_copy,
+        service_code=" kc ",
+        extract_date=dt.date.today().isoformat(),
+        exported_by={"system": "DCRS"},
+    )
+    manifest = read_manifest(export_copy)
+    assert manifest.service_code == "KC"
+    assert manifest.extract_date == dt.date.today()
+
+
+@pytest.mark.fast
+def test_manifest_naming_a_key_twice_is_refused(export_copy):
+    path = export_copy / "manifest.json"
+    path.write_text(path.read_text().replace("{", '{"service_code": "XX",', 1))
+    with pytest.raises(ExportError, match="service_code is given more than once"):
+        read_manifest(export_copy)

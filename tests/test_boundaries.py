@@ -11,6 +11,14 @@ from conftest import SAMPLE_EXPORT, connect, run_dcrs
 from exports import client, read_rows, write_export, write_rows
 
 CLIENTS = [
+    # line numbers are physical lines: a quoted field holding a line break (lines 2-3)
+    # moves the next record to line 4
+    client(
+        "MULTILINE-OTHER",
+        referral_source="Other",
+        referral_source_other="Walk-in\nfrom the library",
+    ),
+    client("LINE-AFTER-BREAK", gender="Femail"),
     # age in whole years on the registration date
     client("AGE-26TH-BIRTHDAY", registration_date="05/03/2010", date_of_birth="05/03/1984"),
     client("AGE-DAY-BEFORE-26", registration_date="05/03/2010", date_of_birth="06/03/1984"),
@@ -208,3 +216,36 @@ def test_utf8_with_byte_order_mark_and_reordered_extra_columns(tmp_path, sample_
         reordered = con.execute(query).fetchall()
     with connect(sample_warehouse) as con:
         assert reordered == con.execute(query).fetchall()
+
+
+def test_a_row_after_a_quoted_line_break_is_listed_at_its_own_line(boundary_warehouse):
+    """audit.load_issues names the physical line where the record starts: line 4, after
+    a record taking lines 2 and 3 (the line count once assumed one line per record)."""
+    with connect(boundary_warehouse) as con:
+        issues = con.execute(
+            "select line, column_name, reason from audit.load_issues "
+            "where file_name = 'clients.csv' and column_name = 'gender'"
+        ).fetchall()
+        other = con.execute(
+            "select source_line, referral_source_other from raw.clients "
+            "where client_id = 'MULTILINE-OTHER'"
+        ).fetchall()
+    assert issues == [(4, "gender", "not in the gender code list")]
+    assert other == [(2, "Walk-in\nfrom the library")]
+
+
+def test_goals_and_scores_with_a_header_only_publish(export_copy, tmp_path):
+    """The contract lets goals.csv and wellbeing_scores.csv hold a header only: such an
+    export loads, builds and publishes (the real `dcrs run`)."""
+    write_rows(export_copy, "goals.csv", [])
+    write_rows(export_copy, "wellbeing_scores.csv", [])
+    warehouse = tmp_path / "header-only" / "dcrs.duckdb"
+    result = run_dcrs(export_copy, warehouse)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "goals.csv: 0 rows, utf-8" in result.stdout
+    assert "wellbeing_scores.csv: 0 rows, utf-8" in result.stdout
+    with connect(warehouse) as con:
+        published = con.execute(
+            "select count(*) from published.measure_breakdown where extract_date = '2010-08-31'"
+        ).fetchone()[0]
+    assert published > 0

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+
+class ExportError(Exception):
+    """The export cannot be trusted: nothing from it may be published. The message names
+    the file and, where there is one, the line and column; never a value of a record."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
 
 
 @dataclass(frozen=True)
 class ExportFile:
-    """One CSV file of an export and the raw table it loads into."""
+    """One CSV file of an export and the raw table it loads into; ``may_be_empty``: the
+    contract allows the file to hold a header only."""
 
     file_name: str
     table: str
     columns: tuple[str, ...]
+    may_be_empty: bool = False
 
 
 CLIENT_COLUMNS = (
@@ -41,11 +54,13 @@ EXPORT_FILES = (
         "goals.csv",
         "goals",
         ("goal_id", "client_id", "goal_set_date", "goal", "outcome", "outcome_date"),
+        may_be_empty=True,
     ),
     ExportFile(
         "wellbeing_scores.csv",
         "wellbeing_scores",
         ("client_id", "instrument", "stage", "score", "recorded_date"),
+        may_be_empty=True,
     ),
     ExportFile(
         "health_trainers.csv",
@@ -55,4 +70,3 @@ EXPORT_FILES = (
 )
 
 MANIFEST_FILE = "manifest.json"
-MANIFEST_KEYS = ("service_code", "service_name", "extract_date", "row_counts")
