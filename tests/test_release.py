@@ -333,3 +333,53 @@ def test_the_data_leads_group_may_read_the_private_store(tmp_path, monkeypatch):
     assert (private.st_mode & 0o777, private.st_gid) == (0o640, group.gr_gid)
     assert (folder / "warehouse.duckdb").stat().st_mode & 0o777 == 0o644
     assert (folder / "RELEASE").exists()
+
+
+# Runs the real CLI, killed in the load just after a file was copied for reading (a
+# Windows-1252 file is transcoded to UTF-8 first).
+KILLED_IN_THE_LOAD = """
+import os, sys
+from dcrs import load
+from dcrs.cli import app
+
+original = load._check_columns
+
+def killed_at_goals(path, *arguments):
+    if path.name == "goals.csv":
+        os._exit(137)
+    return original(path, *arguments)
+
+load._check_columns = killed_at_goals
+sys.argv = ["dcrs", *sys.argv[1:]]
+app()
+"""
+
+
+def test_a_killed_load_leaves_its_copies_only_in_the_build_folder(tmp_path):
+    """The loader's temporary copy of a file holds every value of it: it is made inside
+    the build folder (never the system's temporary folder), and the next command of any
+    kind removes it."""
+    export = tmp_path / "export"
+    shutil.copytree(SAMPLE_EXPORT, export)
+    goals = (export / "goals.csv").read_text(encoding="utf-8")
+    (export / "goals.csv").write_bytes(goals.replace(" - ", " \u2013 ").encode("cp1252"))
+    system_temporary = tmp_path / "system-temporary"
+    system_temporary.mkdir()
+    warehouse = tmp_path / "w" / "dcrs.duckdb"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_THE_LOAD, "run", "--export", str(export)]
+        + ["--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=clean_environment(TMPDIR=str(system_temporary)),
+        check=False,
+    )
+    assert killed.returncode == 137, killed.stdout + killed.stderr
+    copies = list((tmp_path / "w" / ".dcrs.duckdb.build" / "tmp").rglob("goals.csv"))
+    assert len(copies) == 1 and "\u2013" in copies[0].read_text(encoding="utf-8")
+    assert list(system_temporary.iterdir()) == []
+    result = dcrs("report", "--warehouse", str(warehouse), "--out", str(tmp_path / "r.html"))
+    assert result.returncode == 1  # no warehouse yet to report on
+    assert list((tmp_path / "w").rglob("goals.csv")) == []
+    assert leftovers(warehouse) == []

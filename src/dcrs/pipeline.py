@@ -60,7 +60,7 @@ def load(export_dir: Path, folder: Path, warehouse: Path) -> LoadReport:
     with duckdb.connect(config={"memory_limit": settings.memory_limit()}) as con:
         con.execute(f"attach '{database}' as private (storage_version '{STORAGE_VERSION}')")
         con.execute("use private")
-        return load_export(con, export_dir)
+        return load_export(con, export_dir, temp_dir=release.temporary_folder(folder))
 
 
 def write_quality_alert(summary: RunSummary, outbox_dir: Path) -> str:
