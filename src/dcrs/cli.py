@@ -118,7 +118,8 @@ def run(
     report-published.html, parquet, data_docs) are published together, or not at all.
 
     Rows that cannot be used, and values that count as Invalid, are listed in the
-    warehouse's table audit.load_issues (file, line, column, value, reason);
+    warehouse's table audit.load_issues (file, line, column, reason; the values only in
+    the private store's audit.load_issue_values);
     audit.load_reconciliation shows rows read = rows staged + rows rejected per file.
     """
     chosen = _warehouse(warehouse)
