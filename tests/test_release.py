@@ -22,12 +22,16 @@ import pytest
 from conftest import DCRS, ROOT, SAMPLE_EXPORT, outputs_of
 from smtp_server import running_smtp_server
 
+from dcrs import alerts as alerts_module
+from dcrs import outbox as outbox_module
 from dcrs import release
 
 # Runs the real CLI, killed just before the release begins: a complete build folder is
 # left, not yet committed.
 KILLED_BEFORE_RELEASE = """
 import os, sys
+from dcrs import alerts as alerts_module
+from dcrs import outbox as outbox_module
 from dcrs import release
 from dcrs.cli import app
 
@@ -201,6 +205,8 @@ def test_a_kill_at_any_step_of_the_release_leaves_one_whole_release(interrupted,
 KILLER_OF_RELEASE = """
 import os, shutil, sys
 from pathlib import Path
+from dcrs import alerts as alerts_module
+from dcrs import outbox as outbox_module
 from dcrs import release
 
 kill_at = int(os.environ["KILL_AT"])
@@ -383,3 +389,62 @@ def test_a_killed_load_leaves_its_copies_only_in_the_build_folder(tmp_path):
     assert result.returncode == 1  # no warehouse yet to report on
     assert list((tmp_path / "w").rglob("goals.csv")) == []
     assert leftovers(warehouse) == []
+
+
+# Sends the outbox's alerts (KILL_AT: "before" sending, or "after" the server took it and
+# before the file is removed), killed there.
+KILLED_IN_THE_ALERT = """
+import os, sys
+from pathlib import Path
+from dcrs import alerts, outbox
+
+kill_at = os.environ["KILL_AT"]
+send = alerts.send
+
+def killed_send(*arguments, **keywords):
+    if kill_at == "before":
+        os._exit(137)
+    send(*arguments, **keywords)
+    os._exit(137)
+
+alerts.send = killed_send
+outbox.deliver(Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("kill_at", "received"), [("before", 1), ("after", 2)])
+def test_a_kill_while_alerting_delays_or_repeats_an_alert_never_loses_it(
+    tmp_path, kill_at, received
+):
+    folder = tmp_path / "dcrs.duckdb.outbox"
+    message = alerts_module.compose_failure_alert("KC", "/exports/kc", "goals.csv: missing", "w")
+    outbox_module.put(folder, message, "failure")
+    with running_smtp_server() as server:
+        environment = smtp_environment(server.port) | {"KILL_AT": kill_at}
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED_IN_THE_ALERT, str(folder)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+        )
+        assert killed.returncode == 137, killed.stdout + killed.stderr
+        assert len(outbox_module.pending(folder)) == 1
+        # the next command sends what waits
+        again = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; "
+                "from dcrs import outbox; outbox.deliver(Path(sys.argv[1]))",
+                str(folder),
+            ],
+            capture_output=True,
+            text=True,
+            env=smtp_environment(server.port),
+            check=False,
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert len(server.messages) == received
+    assert outbox_module.pending(folder) == []
