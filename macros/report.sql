@@ -421,6 +421,11 @@ final as (
         breakdown.benchmark_name,
         breakdown.benchmark_percent,
         breakdown.comparison,
+        breakdown.comparison_998,
+        breakdown.comparison_verdict,
+        breakdown.comparison_verdict_998,
+        -- postcode districts, wards and months come from the data: answers, no direction
+        coalesce(measure_categories.polarity, 'neither') as polarity,
         {% if published -%}
             breakdown.is_suppressed,
         {%- else -%}
@@ -451,13 +456,20 @@ select * from final
     measure's section says about it. The benchmark as a sentence names it, how many
     categories are significantly higher or lower, which finding the section states, the
     most common category, and the chart's scale. Built from the measure's categories
-    (report_measure_categories), so that exact and published agree in kind. -#}
-{% macro report_measures(measure_categories) -%}
+    (report_measure_categories), so that exact and published agree in kind. The
+    definition and caveats come from indicator_metadata (marts or published). -#}
+{% macro report_measures(measure_categories, indicator_metadata) -%}
 with
 
 categories as (
 
     select * from {{ measure_categories }}
+
+),
+
+indicator_metadata as (
+
+    select * from {{ indicator_metadata }}
 
 ),
 
@@ -602,9 +614,12 @@ described as (
         most_common.most_common_n,
         most_common.most_common_percent,
         coalesce(chart_axes.axis_max, 10) as axis_max,
-        coalesce(chart_axes.axis_step, 2) as axis_step
+        coalesce(chart_axes.axis_step, 2) as axis_step,
+        indicator_metadata.definition,
+        indicator_metadata.caveats
     from extracts
     cross join measures
+    left join indicator_metadata on measures.measure_id = indicator_metadata.measure_id
     left join category_counts
         on
             extracts.service_code = category_counts.service_code
@@ -668,7 +683,9 @@ final as (
         most_common_n,
         most_common_percent,
         axis_max,
-        axis_step
+        axis_step,
+        definition,
+        caveats
     from described
 
 )

@@ -48,7 +48,13 @@ HEADER = (
 BUILT_IN_MODELS = ("int_clients_categorised", "int_measure_members_categorised")
 UNITS = ("client", "goal")
 CATEGORIES_FROM = ("seed", "data", "months")
-OTHER_BI_MARTS = ("measure_breakdown", "service_summary", "london_comparison", "data_capture")
+OTHER_BI_MARTS = (
+    "measure_breakdown",
+    "service_summary",
+    "london_comparison",
+    "data_capture",
+    "indicator_metadata",
+)
 
 VIEWS = Path("models/marts/measures")
 MACRO = Path("macros/generated/measure_catalogue.sql")
@@ -304,7 +310,8 @@ def exposure_yaml(measures: list[Measure]) -> str:
         "Analysts point BI tools at the published warehouse, read-only (SQLAlchemy with "
         "duckdb-engine, or the DuckDB CLI), and chart the marts: one table per measure, "
         "measure_breakdown with every measure, the service summary, the London comparison "
-        "and data capture."
+        "and data capture; indicator_metadata says how to read each measure (definition, "
+        "benchmark, interval method, polarity, caveats)."
     )
     lines = [
         comment(HEADER),
