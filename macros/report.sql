@@ -94,11 +94,25 @@ select * from final
 {%- endmacro %}
 
 
+{#- Whether a headline figure meets its target: met, below, or null where the figure or
+    the target is missing (or the target is 0). Used on the true figures by the service's
+    report and by published.service_summary, so the published verdict is the true one. -#}
+{% macro target_status(value, target) -%}
+    case
+        when {{ value }} is null or coalesce({{ target }}, 0) = 0 then null
+        when {{ value }} >= {{ target }} then 'met'
+        else 'below'
+    end
+{%- endmacro %}
+
+
 {#- One row per service, extract and headline card: the card's figure, the target or
     reference it is set against (the year-one target, England or the London services),
     the 12-month projection, whether the service is on course (met / below), the gauge's
-    scale, and the counts its sentence quotes. -#}
-{% macro report_headlines(service_summary, london_comparison) -%}
+    scale, and the counts its sentence quotes. `published` takes each status from
+    published.service_summary, where it was decided on the true figures (target_status),
+    not from the rounded ones. -#}
+{% macro report_headlines(service_summary, london_comparison, published=false) -%}
 with
 
 summary as (
@@ -193,12 +207,12 @@ clients_registered_card as (
         year_one_client_target::double as reference_value,
         'target' as reference_name,
         projected_clients_12_months as projected_value,
-        case
-            when projected_clients_12_months is null or coalesce(year_one_client_target, 0) = 0
-                then null
-            when projected_clients_12_months >= year_one_client_target then 'met'
-            else 'below'
-        end as status,
+        {% if published -%}
+            client_target_status as status,
+        {%- else -%}
+            {{ target_status('projected_clients_12_months', 'year_one_client_target') }}
+                as status,
+        {%- endif %}
         100.0 * projected_clients_12_months / nullif(year_one_client_target, 0)
             as projected_percent_of_target,
         clients_registered::double as gauge_value,
@@ -220,14 +234,12 @@ clients_per_wte_card as (
         target_clients_per_wte as reference_value,
         'target' as reference_name,
         projected_clients_per_wte_12_months as projected_value,
-        case
-            when
-                projected_clients_per_wte_12_months is null
-                or coalesce(target_clients_per_wte, 0) = 0
-                then null
-            when projected_clients_per_wte_12_months >= target_clients_per_wte then 'met'
-            else 'below'
-        end as status,
+        {% if published -%}
+            clients_per_wte_target_status as status,
+        {%- else -%}
+            {{ target_status('projected_clients_per_wte_12_months', 'target_clients_per_wte') }}
+                as status,
+        {%- endif %}
         clients_per_wte as gauge_value,
         greatest(target_clients_per_wte, projected_clients_per_wte_12_months) * 1.05
             as gauge_max,
@@ -266,12 +278,12 @@ target_wards_card as (
         target_ward_percent_of_all as value,
         target_ward_percent_target::double as reference_value,
         'target' as reference_name,
-        case
-            when target_ward_percent_of_recorded is null or target_ward_percent_target is null
-                then null
-            when target_ward_percent_of_recorded >= target_ward_percent_target then 'met'
-            else 'below'
-        end as status,
+        {% if published -%}
+            target_ward_target_status as status,
+        {%- else -%}
+            {{ target_status('target_ward_percent_of_recorded', 'target_ward_percent_target') }}
+                as status,
+        {%- endif %}
         target_ward_percent_target - target_ward_percent_of_recorded as points_below_target,
         target_ward_percent_of_recorded as gauge_value,
         100.0 as gauge_max,
