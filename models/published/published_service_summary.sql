@@ -2,8 +2,9 @@
     and goal count suppressed (1 to the threshold) or rounded, and every ratio, percent and
     projection recomputed from the controlled counts. Trainers in post and their WTE are
     staff figures, not counts of clients, and are kept as they are; so are the targets.
-    The date of the first registration is one client's and is left out (months of
-    operation, which it gives, stays). -#}
+    The period the figures cover is kept: its start (the first registration date) is the
+    service's start, not personal data at service level (docs/decisions.md). The exact
+    Poisson interval of the projection by days is that of the published count of clients. -#}
 
 {%- set counts = disclosure_service_summary_counts() %}
 
@@ -13,6 +14,12 @@ summary as (
 
     select * from {{ ref('service_summary') }}
     where {{ in_loaded_partition() }}
+
+),
+
+client_count_limits as (
+
+    select * from {{ ref('int_client_count_poisson_limits') }}
 
 ),
 
@@ -28,9 +35,25 @@ controlled as (
         health_trainers_in_post,
         total_wte,
         months_of_operation,
+        period_start,
+        period_end,
+        days_of_operation,
+        projection_interval_level,
         year_one_client_target,
         target_ward_percent_target
     from summary
+
+),
+
+bounded as (
+
+    select
+        controlled.*,
+        client_count_limits.lower_limit as clients_registered_lower_limit,
+        client_count_limits.upper_limit as clients_registered_upper_limit
+    from controlled
+    left join client_count_limits
+        on controlled.clients_registered = client_count_limits.client_count
 
 ),
 
@@ -41,7 +64,7 @@ final as (
         service_name,
         extract_date,
         {{ service_figures() }}
-    from controlled
+    from bounded
 
 )
 
