@@ -852,9 +852,11 @@ def relate(clients: list[dict], goals: list[dict]) -> None:
     measured = [client for client in clients if client["bmi"]]
     lean = {client["client_id"]: rng.random() for client in measured}
     measured.sort(
-        key=lambda client: -(
-            JOINT_GOAL_WEIGHT * (client["client_id"] in diet_or_exercise)
-            + lean[client["client_id"]]
+        key=lambda client: (
+            -(
+                JOINT_GOAL_WEIGHT * (client["client_id"] in diet_or_exercise)
+                + lean[client["client_id"]]
+            )
         )
     )
     bmis = sorted((client["bmi"] for client in measured), key=Decimal, reverse=True)
@@ -870,9 +872,7 @@ def relate(clients: list[dict], goals: list[dict]) -> None:
             return JOINT_UNKNOWN_AGE
         return (client["registration_date"] - born).days / 365.25
 
-    recorded.sort(
-        key=lambda client: -(age(client) / JOINT_AGE_SPAN + lean[client["client_id"]])
-    )
+    recorded.sort(key=lambda client: -(age(client) / JOINT_AGE_SPAN + lean[client["client_id"]]))
     statuses = sorted((client["disability"] for client in recorded), key=lambda s: s != "Disabled")
     for client, status in zip(recorded, statuses, strict=True):
         client["disability"] = status
