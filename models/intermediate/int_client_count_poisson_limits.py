@@ -1,12 +1,13 @@
-"""The exact (Garwood) Poisson interval of each client count of int_client_counts_listed:
-one row per count. For a count n and level 1 - alpha the limits are
+"""The exact (Garwood) Poisson interval of each client count of int_client_counts_listed
+(one row per service and kind of count, exact or published). For a count n and level
+1 - alpha the limits are
 
     lower = chi2.ppf(alpha / 2, 2n) / 2         (0 when n is 0)
     upper = chi2.ppf(1 - alpha / 2, 2n + 2) / 2
 
 the interval Public Health England's tools use for counts. The level is the dbt variable
-projection_interval_level (0.95 by default); service_summary scales the limits to twelve
-months of operation."""
+projection_interval_level (0.95 by default); marts.client_count_intervals keeps the limits
+of every extract, and the service summaries scale them to twelve months of operation."""
 
 
 def model(dbt, session):
@@ -26,4 +27,5 @@ def model(dbt, session):
         lower_limit=np.where(count > 0, chi2.ppf(alpha / 2, lower_df) / 2, 0.0),
         upper_limit=chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2,
     )
-    return limits[["client_count", "interval_level", "lower_limit", "upper_limit"]]
+    columns = ["service_code", "count_kind", "client_count", "interval_level"]
+    return limits[[*columns, "lower_limit", "upper_limit"]]

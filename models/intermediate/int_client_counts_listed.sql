@@ -1,7 +1,8 @@
 {#- The client counts whose exact Poisson interval the service summaries show: each
     service's count of clients registered (marts.service_summary) and that count under
     disclosure control (published.service_summary, whose interval must be worked out from
-    the published count, or it would give the exact count back). -#}
+    the published count, or it would give the exact count back). A suppressed count has
+    no interval and is left out. -#}
 
 with
 
@@ -23,15 +24,26 @@ service_counts as (
 
 counts_listed as (
 
-    select clients_registered as client_count from service_counts
-    union
-    select {{ disclosure_count('clients_registered') }} as client_count from service_counts
+    select
+        service_code,
+        'exact' as count_kind,
+        clients_registered as client_count
+    from service_counts
+    union all
+    select
+        service_code,
+        'published' as count_kind,
+        {{ disclosure_count('clients_registered') }} as client_count
+    from service_counts
 
 ),
 
 final as (
 
-    select client_count
+    select
+        service_code,
+        count_kind,
+        client_count
     from counts_listed
     where client_count is not null
 

@@ -41,7 +41,8 @@ targets as (
 
 client_count_limits as (
 
-    select * from {{ ref('int_client_count_poisson_limits') }}
+    select * from {{ ref('client_count_intervals') }}
+    where {{ in_loaded_partition() }} and count_kind = 'exact'
 
 ),
 
@@ -137,7 +138,9 @@ combined as (
     left join trainer_figures on manifest.service_code = trainer_figures.service_code
     left join targets on manifest.service_code = targets.service_code
     left join client_count_limits
-        on client_figures.clients_registered = client_count_limits.client_count
+        on
+            manifest.service_code = client_count_limits.service_code
+            and manifest.extract_date = client_count_limits.extract_date
 
 ),
 

@@ -19,7 +19,8 @@ summary as (
 
 client_count_limits as (
 
-    select * from {{ ref('int_client_count_poisson_limits') }}
+    select * from {{ ref('client_count_intervals') }}
+    where {{ in_loaded_partition() }} and count_kind = 'published'
 
 ),
 
@@ -53,7 +54,10 @@ bounded as (
         client_count_limits.upper_limit as clients_registered_upper_limit
     from controlled
     left join client_count_limits
-        on controlled.clients_registered = client_count_limits.client_count
+        on
+            controlled.service_code = client_count_limits.service_code
+            and controlled.extract_date = client_count_limits.extract_date
+            and controlled.clients_registered = client_count_limits.client_count
 
 ),
 
