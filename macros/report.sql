@@ -7,8 +7,9 @@
 
 
 {#- One row per service and extract: who and when the report is for, the note under the
-    headline cards, and the span of the data-capture trend. `published` drops the date of
-    the first registration (one client's; published.service_summary leaves it out). -#}
+    headline cards, the period the figures cover, and the span of the data-capture trend.
+    Both variants show the period's start: at service level it is the service's start
+    date, not personal data (docs/decisions.md). -#}
 {% macro report_extracts(service_summary, data_capture, published=false) -%}
 with
 
@@ -64,12 +65,12 @@ final as (
             ' Health Trainer [Ss]ervice$',
             ''
         ) as short_service_name,
-        {% if published -%}
-            null::date as first_registration_date,
-        {%- else -%}
-            summary.first_registration_date,
-        {%- endif %}
+        -- the period every figure covers (its start is the service's, not a client's)
+        summary.period_start,
+        summary.period_end,
+        summary.days_of_operation,
         summary.months_of_operation,
+        summary.projection_interval_level,
         summary.women,
         summary.men,
         summary.eligible_clients,
@@ -217,7 +218,13 @@ clients_registered_card as (
             as projected_percent_of_target,
         clients_registered::double as gauge_value,
         greatest(year_one_client_target, projected_clients_12_months) * 1.05 as gauge_max,
-        months_of_operation
+        months_of_operation,
+        -- the second projection: by days of operation, with its exact Poisson interval
+        days_of_operation,
+        projected_clients_12_months_by_days as projected_value_by_days,
+        projected_clients_12_months_by_days_lower as projected_by_days_lower,
+        projected_clients_12_months_by_days_upper as projected_by_days_upper,
+        projection_interval_level
     from figures
 
 ),
@@ -278,14 +285,16 @@ target_wards_card as (
         target_ward_percent_of_all as value,
         target_ward_percent_target::double as reference_value,
         'target' as reference_name,
+        -- the target counts all clients (the contract's 75% of clients registered); the
+        -- share of clients with a ward recorded is shown beside it
         {% if published -%}
             target_ward_target_status as status,
         {%- else -%}
-            {{ target_status('target_ward_percent_of_recorded', 'target_ward_percent_target') }}
+            {{ target_status('target_ward_percent_of_all', 'target_ward_percent_target') }}
                 as status,
         {%- endif %}
-        target_ward_percent_target - target_ward_percent_of_recorded as points_below_target,
-        target_ward_percent_of_recorded as gauge_value,
+        target_ward_percent_target - target_ward_percent_of_all as points_below_target,
+        target_ward_percent_of_all as gauge_value,
         100.0 as gauge_max,
         clients_in_target_wards as numerator,
         clients_registered as denominator,
@@ -379,6 +388,11 @@ final as (
                 then gauge_max
         end as gauge_max,
         months_of_operation,
+        days_of_operation,
+        projected_value_by_days,
+        projected_by_days_lower,
+        projected_by_days_upper,
+        projection_interval_level,
         health_trainers_in_post,
         total_wte,
         phps_per_wte,
@@ -905,6 +919,9 @@ final as (
         london.figure,
         london.figure_order,
         london.service_value,
+        london.is_per_period,
+        london.service_value_annualised,
+        london.months_of_operation,
         coalesce(figure_formats.is_count, false) as is_count,
         coalesce(figure_formats.decimals, 1) as decimals,
         london.london_services,

@@ -245,6 +245,12 @@ def test_service_summary_is_controlled_and_ratios_recomputed(sample_warehouse):
         names = [column[0] for column in cursor.description]
         row = dict(zip(names, cursor.fetchone(), strict=True))
     assert "first_registration_date" not in row
+    # the period is published: its start is the service's start date (docs/decisions.md)
+    assert (row["period_start"], row["period_end"], row["days_of_operation"]) == (
+        dt.date(2010, 3, 12),
+        dt.date(2010, 8, 31),
+        173,
+    )
     assert {
         name: row[name]
         for name in ("clients_registered", "women", "men", "eligible_clients", "clients_with_php")
