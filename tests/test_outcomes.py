@@ -1,0 +1,134 @@
+"""Outcomes a commissioner can trust (issue 16, findings 3 and 4).
+
+Finding 3: goal intervals assumed goals independent, but a client's goals go together
+(118 goal outcomes from 47 clients); goal measures' intervals now use a cluster-robust
+design effect (int_goal_design_effects), and the service summary has a client-level
+headline. Finding 4: clients with only a baseline wellbeing score vanished silently;
+marts.wellbeing_outcomes counts them. Each figure is checked against an independent
+calculation in Python from the export's own rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_EXPORT, connect, run_dcrs
+from exports import read_rows, write_rows
+from scipy import stats
+
+Z = 1.959964
+PERCENT_PER_RAW_POINT = {"self_efficacy": 1, "general_health": 1, "who5": 4}
+
+
+def wilson(numerator: float, denominator: float) -> tuple[float, float]:
+    """The Wilson score interval on the percent scale (as macros/statistics.sql)."""
+    p = numerator / denominator
+    centre = p + Z**2 / (2 * denominator)
+    half = Z * math.sqrt(p * (1 - p) / denominator + Z**2 / (4 * denominator**2))
+    scale = 1 + Z**2 / denominator
+    return 100 * (centre - half) / scale, 100 * (centre + half) / scale
+
+
+def wellbeing_by_hand(export: Path) -> dict[str, dict]:
+    """marts.wellbeing_outcomes computed from wellbeing_scores.csv with the standard
+    library and scipy."""
+    scores: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    with (export / "wellbeing_scores.csv").open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            scale = PERCENT_PER_RAW_POINT[row["instrument"]]
+            scores[row["instrument"]][row["client_id"]][row["stage"]] = float(row["score"]) * scale
+    figures = {}
+    for instrument, clients in scores.items():
+        changes = [
+            stages["follow_up"] - stages["baseline"]
+            for stages in clients.values()
+            if {"baseline", "follow_up"} <= stages.keys()
+        ]
+        n = len(changes)
+        improved = sum(change > 0 for change in changes)
+        mean = statistics.fmean(changes)
+        half = stats.t.ppf(stats.norm.cdf(Z), n - 1) * statistics.stdev(changes) / math.sqrt(n)
+        baseline = sum("baseline" in stages for stages in clients.values())
+        figures[instrument] = {
+            "clients_with_baseline": baseline,
+            "clients_with_follow_up": sum("follow_up" in stages for stages in clients.values()),
+            "clients_paired": n,
+            "follow_up_percent": 100 * n / baseline,
+            "improved": improved,
+            "improved_percent": 100 * improved / n,
+            "improved_ci": wilson(improved, n),
+            "mean_change": mean,
+            "mean_change_ci": (mean - half, mean + half),
+        }
+    return figures
+
+
+def wellbeing_outcomes(warehouse: Path) -> dict[str, dict]:
+    with connect(warehouse) as con:
+        cursor = con.execute("select * from marts.wellbeing_outcomes")
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return {row["instrument"]: row for row in rows}
+
+
+# --- finding 4: wellbeing outcomes and their completeness -------------------------------
+
+
+def test_wellbeing_outcomes_match_an_independent_calculation(sample_warehouse):
+    expected = wellbeing_by_hand(SAMPLE_EXPORT)
+    built = wellbeing_outcomes(sample_warehouse)
+    assert set(built) == {"self_efficacy", "general_health", "who5"} == set(expected)
+    for instrument, want in expected.items():
+        row = built[instrument]
+        for column in ("clients_with_baseline", "clients_with_follow_up", "clients_paired"):
+            assert row[column] == want[column], (instrument, column)
+        assert row["improved"] == want["improved"], instrument
+        assert row["follow_up_percent"] == pytest.approx(want["follow_up_percent"])
+        assert row["improved_percent"] == pytest.approx(want["improved_percent"])
+        assert (row["improved_ci_lower"], row["improved_ci_upper"]) == pytest.approx(
+            want["improved_ci"], rel=1e-6
+        )
+        assert row["mean_change"] == pytest.approx(want["mean_change"])
+        assert (row["mean_change_ci_lower"], row["mean_change_ci_upper"]) == pytest.approx(
+            want["mean_change_ci"], rel=1e-9
+        )
+
+
+def test_clients_with_only_a_baseline_are_counted_not_lost(export_copy, tmp_path):
+    """Five WHO-5 follow-ups removed: the five clients stay among those with a baseline,
+    leave the paired clients, and the follow-up percent falls."""
+    before = wellbeing_by_hand(SAMPLE_EXPORT)["who5"]
+    rows = read_rows(export_copy, "wellbeing_scores.csv")
+    follow_ups = [
+        index
+        for index, row in enumerate(rows)
+        if row["instrument"] == "who5" and row["stage"] == "follow_up"
+    ]
+    dropped = set(follow_ups[:5])
+    write_rows(
+        export_copy,
+        "wellbeing_scores.csv",
+        [row for index, row in enumerate(rows) if index not in dropped],
+    )
+    warehouse = tmp_path / "warehouse" / "dcrs.duckdb"
+    result = run_dcrs(export_copy, warehouse)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = wellbeing_outcomes(warehouse)["who5"]
+    assert row["clients_with_baseline"] == before["clients_with_baseline"]
+    assert row["clients_paired"] == before["clients_paired"] - 5
+    assert row["clients_with_follow_up"] == before["clients_with_follow_up"] - 5
+    assert row["follow_up_percent"] == pytest.approx(
+        100 * (before["clients_paired"] - 5) / before["clients_with_baseline"]
+    )
+    assert row["follow_up_percent"] < before["follow_up_percent"]
+    # and the change table's population is the paired clients
+    with connect(warehouse) as con:
+        ((denominator,),) = con.execute(
+            "select max(denominator) from marts.measure_breakdown where measure_id = 'who5_change'"
+        ).fetchall()
+    assert denominator == row["clients_paired"]
