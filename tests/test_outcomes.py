@@ -16,6 +16,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SAMPLE_EXPORT, connect, run_dcrs
 from exports import read_rows, write_rows
@@ -132,3 +133,112 @@ def test_clients_with_only_a_baseline_are_counted_not_lost(export_copy, tmp_path
             "select max(denominator) from marts.measure_breakdown where measure_id = 'who5_change'"
         ).fetchall()
     assert denominator == row["clients_paired"]
+
+
+# --- finding 3: goal intervals that allow for a client's goals going together -----------
+
+GOAL_OUTCOMES = ("Achieved", "Part Achieved", "Not Achieved")
+
+
+def goal_outcomes_by_client(warehouse: Path) -> tuple[list[str], np.ndarray]:
+    """The goals with an outcome, as a clients x outcomes matrix of counts, from the
+    validated goals."""
+    with connect(warehouse) as con:
+        rows = con.execute(
+            "select client_id, outcome from intermediate.int_goals_validated "
+            "where outcome in ('Achieved', 'Part Achieved', 'Not Achieved')"
+        ).fetchall()
+    clients = sorted({client for client, _ in rows})
+    index = {client: position for position, client in enumerate(clients)}
+    counts = np.zeros((len(clients), len(GOAL_OUTCOMES)))
+    for client, outcome in rows:
+        counts[index[client], GOAL_OUTCOMES.index(outcome)] += 1
+    return clients, counts
+
+
+def cluster_design_effects(counts: np.ndarray) -> np.ndarray:
+    """Each column's share of the row totals as a ratio estimator with rows as clusters:
+    its cluster-robust (linearised) variance over the binomial variance."""
+    y = counts
+    m = counts.sum(axis=1, keepdims=True)
+    k = len(counts)
+    p = y.sum(axis=0) / m.sum()
+    residuals = y - p * m
+    v_cluster = k / (k - 1) * (residuals**2).sum(axis=0) / m.sum() ** 2
+    v_binomial = p * (1 - p) / m.sum()
+    return v_cluster / v_binomial
+
+
+def goal_breakdown(warehouse: Path, schema: str) -> dict[str, dict]:
+    with connect(warehouse) as con:
+        cursor = con.execute(
+            f"select * from {schema}.measure_breakdown where measure_id = 'goal_outcome'"
+        )
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return {row["category"]: row for row in rows}
+
+
+def test_goal_outcomes_are_47_clients_clustered(sample_warehouse):
+    clients, counts = goal_outcomes_by_client(sample_warehouse)
+    assert (len(clients), int(counts.sum())) == (47, 118)
+
+
+def test_goal_design_effects_match_an_independent_calculation(sample_warehouse):
+    _, counts = goal_outcomes_by_client(sample_warehouse)
+    expected = cluster_design_effects(counts)
+    with connect(sample_warehouse) as con:
+        built = dict(
+            con.execute(
+                "select category, design_effect_estimated from "
+                "intermediate.int_goal_design_effects where measure_id = 'goal_outcome'"
+            ).fetchall()
+        )
+    assert set(built) == set(GOAL_OUTCOMES)
+    for position, outcome in enumerate(GOAL_OUTCOMES):
+        assert built[outcome] == pytest.approx(expected[position], rel=1e-9), outcome
+    # the sample's goals go together for two outcomes: a wider interval than the binomial
+    assert max(expected) > 1
+
+
+def test_goal_intervals_use_the_effective_counts(sample_warehouse):
+    _, counts = goal_outcomes_by_client(sample_warehouse)
+    design_effects = np.maximum(cluster_design_effects(counts), 1.0)
+    breakdown = goal_breakdown(sample_warehouse, "marts")
+    widened = 0
+    for position, outcome in enumerate(GOAL_OUTCOMES):
+        row = breakdown[outcome]
+        deff = design_effects[position]
+        n, denominator = counts[:, position].sum(), counts.sum()
+        assert (row["n"], row["denominator"]) == (n, denominator)
+        assert row["design_effect"] == pytest.approx(deff)
+        assert (row["interval_n"], row["interval_denominator"]) == pytest.approx(
+            (n / deff, denominator / deff)
+        )
+        assert (row["ci_lower"], row["ci_upper"]) == pytest.approx(
+            wilson(n / deff, denominator / deff), rel=1e-6
+        )
+        binomial = wilson(n, denominator)
+        assert row["ci_upper"] - row["ci_lower"] >= binomial[1] - binomial[0] - 1e-9
+        widened += deff > 1
+    assert widened >= 1
+    # client measures keep their intervals on the counts themselves
+    with connect(sample_warehouse) as con:
+        ((other,),) = con.execute(
+            "select count(*) from marts.measure_breakdown where measure_id = 'gender' "
+            "and (design_effect <> 1 or interval_n <> n)"
+        ).fetchall()
+    assert other == 0
+
+
+def test_published_goal_intervals_use_the_design_effect(sample_warehouse):
+    """The published interval is computed from the published (controlled) counts over the
+    same design effect: the earlier attempt left it binomial."""
+    marts = goal_breakdown(sample_warehouse, "marts")
+    published = goal_breakdown(sample_warehouse, "published")
+    for outcome in GOAL_OUTCOMES:
+        row, deff = published[outcome], marts[outcome]["design_effect"]
+        assert (row["ci_lower"], row["ci_upper"]) == pytest.approx(
+            wilson(row["n"] / deff, row["denominator"] / deff), rel=1e-6
+        )
+    assert "design_effect" not in published["Achieved"]

@@ -40,6 +40,12 @@ benchmarks as (
 
 ),
 
+design_effects as (
+
+    select * from {{ ref('int_goal_design_effects') }}
+
+),
+
 counts as (
 
     select
@@ -150,7 +156,10 @@ counted as (
         frame.category,
         frame.category_order,
         frame.excluded_from_denominator,
-        coalesce(counts.n, 0) as n
+        coalesce(counts.n, 0) as n,
+        -- goal measures: the category's design effect, clients as clusters
+        -- (int_goal_design_effects); 1 for every other measure
+        coalesce(design_effects.design_effect, 1.0) as design_effect
     from frame
     left join counts
         on
@@ -158,6 +167,12 @@ counted as (
             and frame.extract_date = counts.extract_date
             and frame.measure_id = counts.measure_id
             and frame.category = counts.category
+    left join design_effects
+        on
+            frame.service_code = design_effects.service_code
+            and frame.extract_date = design_effects.extract_date
+            and frame.measure_id = design_effects.measure_id
+            and frame.category = design_effects.category
 
 ),
 
@@ -170,7 +185,16 @@ with_denominators as (
                 then sum(n) filter (where not excluded_from_denominator) over (
                     partition by service_code, extract_date, measure_id
                 )
-        end as denominator
+        end as denominator,
+        -- the counts the interval is computed on: the effective counts (count and
+        -- denominator over the design effect) for goal measures, the counts otherwise
+        n / design_effect as interval_n,
+        case
+            when not excluded_from_denominator
+                then sum(n) filter (where not excluded_from_denominator) over (
+                    partition by service_code, extract_date, measure_id
+                ) / design_effect
+        end as interval_denominator
     from counted
 
 ),
@@ -189,13 +213,20 @@ final as (
             when with_denominators.denominator > 0
                 then 100.0 * with_denominators.n / with_denominators.denominator
         end as percent,
-        {{ wilson_lower('with_denominators.n', 'with_denominators.denominator') }} as ci_lower,
-        {{ wilson_upper('with_denominators.n', 'with_denominators.denominator') }} as ci_upper,
+        {{ wilson_lower(
+            'with_denominators.interval_n', 'with_denominators.interval_denominator'
+        ) }} as ci_lower,
+        {{ wilson_upper(
+            'with_denominators.interval_n', 'with_denominators.interval_denominator'
+        ) }} as ci_upper,
+        with_denominators.design_effect,
+        with_denominators.interval_n,
+        with_denominators.interval_denominator,
         benchmarks.benchmark_name,
         benchmarks.benchmark_percent,
         {{ compare_with_benchmark(
-            wilson_lower('with_denominators.n', 'with_denominators.denominator'),
-            wilson_upper('with_denominators.n', 'with_denominators.denominator'),
+            wilson_lower('with_denominators.interval_n', 'with_denominators.interval_denominator'),
+            wilson_upper('with_denominators.interval_n', 'with_denominators.interval_denominator'),
             'benchmarks.benchmark_percent'
         ) }} as comparison
     from with_denominators

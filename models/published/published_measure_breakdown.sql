@@ -3,7 +3,10 @@
     and the comparison recomputed from the rounded count and denominator. measures.md lets
     intervals on the true counts through, but a Wilson interval at full precision gives
     its count and denominator back exactly (and so, by subtraction, some suppressed
-    counts), so the published interval is computed from the published counts. -#}
+    counts), so the published interval is computed from the published counts. For goal
+    measures it is computed from the published counts over the category's design effect
+    (clients as clusters, int_goal_design_effects), as in marts.measure_breakdown; the
+    design effect itself is not published. -#}
 
 with
 
@@ -28,8 +31,19 @@ controlled as (
         {{ disclosure_count('denominator') }} as denominator,
         {{ disclosure_display('denominator') }} as denominator_display,
         benchmark_name,
-        benchmark_percent
+        benchmark_percent,
+        design_effect
     from breakdown
+
+),
+
+interval_counts as (
+
+    select
+        *,
+        n / design_effect as interval_n,
+        denominator / design_effect as interval_denominator
+    from controlled
 
 ),
 
@@ -47,16 +61,16 @@ final as (
         denominator,
         denominator_display,
         case when denominator > 0 then 100.0 * n / denominator end as percent,
-        {{ wilson_lower('n', 'denominator') }} as ci_lower,
-        {{ wilson_upper('n', 'denominator') }} as ci_upper,
+        {{ wilson_lower('interval_n', 'interval_denominator') }} as ci_lower,
+        {{ wilson_upper('interval_n', 'interval_denominator') }} as ci_upper,
         benchmark_name,
         benchmark_percent,
         {{ compare_with_benchmark(
-            wilson_lower('n', 'denominator'),
-            wilson_upper('n', 'denominator'),
+            wilson_lower('interval_n', 'interval_denominator'),
+            wilson_upper('interval_n', 'interval_denominator'),
             'benchmark_percent'
         ) }} as comparison
-    from controlled
+    from interval_counts
     order by service_code, extract_date, measure_id, category_order
 
 )

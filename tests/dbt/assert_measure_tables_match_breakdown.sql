@@ -6,7 +6,9 @@ with
 
 breakdown as (
 
-    select * from {{ ref('measure_breakdown') }}
+    -- the columns every measure table has (the interval's counts stay in the breakdown)
+    select * exclude (design_effect, interval_n, interval_denominator)
+    from {{ ref('measure_breakdown') }}
 
 ),
 
