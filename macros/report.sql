@@ -322,6 +322,24 @@ goals_achieved_card as (
 
 ),
 
+clients_achieved_card as (
+
+    -- the client-level figure beside the goal-level one: a client's goals go together
+    select
+        service_code,
+        extract_date,
+        'clients_achieved' as card_id,
+        7 as card_order,
+        'Clients who achieved or part achieved a goal' as label,
+        clients_achieved_or_part_percent as value,
+        -- no reference: England's figure counts goals, not clients
+        'none' as reference_name,
+        clients_achieved_or_part as numerator,
+        clients_with_goal_outcome as denominator
+    from figures
+
+),
+
 cards as (
 
     select * from clients_registered_card
@@ -335,6 +353,8 @@ cards as (
     select * from most_deprived_card
     union all by name
     select * from goals_achieved_card
+    union all by name
+    select * from clients_achieved_card
 
 ),
 

@@ -242,3 +242,45 @@ def test_published_goal_intervals_use_the_design_effect(sample_warehouse):
             wilson(row["n"] / deff, row["denominator"] / deff), rel=1e-6
         )
     assert "design_effect" not in published["Achieved"]
+
+
+# --- the client-level goal headline --------------------------------------------------------
+
+
+def test_client_level_goal_headline(sample_warehouse):
+    clients, counts = goal_outcomes_by_client(sample_warehouse)
+    achieved = int((counts[:, :2].sum(axis=1) > 0).sum())
+    with connect(sample_warehouse) as con:
+        ((with_outcome, achieved_or_part, percent),) = con.execute(
+            "select clients_with_goal_outcome, clients_achieved_or_part, "
+            "clients_achieved_or_part_percent from marts.service_summary"
+        ).fetchall()
+        ((card_value, numerator, denominator),) = con.execute(
+            "select value, numerator, denominator from marts.report_headlines "
+            "where card_id = 'clients_achieved'"
+        ).fetchall()
+    assert (with_outcome, achieved_or_part) == (len(clients), achieved) == (47, 46)
+    assert percent == pytest.approx(100 * 46 / 47)
+    assert (card_value, numerator, denominator) == (percent, 46, 47)
+
+
+def test_published_wellbeing_outcomes_derive_from_controlled_counts(sample_warehouse):
+    with connect(sample_warehouse) as con:
+        cursor = con.execute("select * from published.wellbeing_outcomes")
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    marts = wellbeing_outcomes(sample_warehouse)
+    assert {row["instrument"] for row in rows} == set(marts)
+    for row in rows:
+        for column in ("clients_with_baseline", "clients_paired", "improved"):
+            assert row[column] % 5 == 0, (row["instrument"], column)
+        assert row["follow_up_percent"] == pytest.approx(
+            100 * row["clients_paired"] / row["clients_with_baseline"]
+        )
+        assert row["improved_percent"] == pytest.approx(
+            100 * row["improved"] / row["clients_paired"]
+        )
+        assert (row["improved_ci_lower"], row["improved_ci_upper"]) == pytest.approx(
+            wilson(row["improved"], row["clients_paired"]), rel=1e-6
+        )
+        assert row["mean_change"] == marts[row["instrument"]]["mean_change"]

@@ -31,6 +31,7 @@ PUBLISHED_TABLES = {
     "london_comparison",
     "suppression_log",
     "data_quality_results",
+    "wellbeing_outcomes",
 }
 # views over the published tables, for report-published.html (models/published/report)
 PUBLISHED_REPORT_VIEWS = {
@@ -56,6 +57,8 @@ SUMMARY_COUNTS = [
     "clients_with_ward_recorded",
     "clients_in_two_most_deprived_quintiles",
     "goals_achieved_or_part",
+    "clients_with_goal_outcome",
+    "clients_achieved_or_part",
 ]
 
 # Every count of clients or goals in the published schema: (table, key columns, column).
@@ -66,6 +69,15 @@ COUNT_CELLS = [
     ("data_capture", "field", "recorded"),
     ("data_capture", "field", "total"),
     ("london_comparison", "figure_id", "service_value"),
+    *[
+        ("wellbeing_outcomes", "instrument", column)
+        for column in (
+            "clients_with_baseline",
+            "clients_with_follow_up",
+            "clients_paired",
+            "improved",
+        )
+    ],
 ]
 LONDON_COUNTS = ("total_clients", "total_phps")
 
