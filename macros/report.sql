@@ -910,3 +910,59 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+
+{#- One row per service, extract and wellbeing instrument: the wellbeing outcomes table of
+    the report (follow-up completeness, % improved with its interval, mean change with its
+    interval) and the completeness line under each change table, with the change
+    measure's title and table number. -#}
+{% macro report_wellbeing_outcomes(wellbeing_outcomes) -%}
+with
+
+outcomes as (
+
+    select * from {{ wellbeing_outcomes }}
+
+),
+
+instruments as (
+
+    select * from {{ ref('wellbeing_instruments') }}
+
+),
+
+measures as (
+
+    select * from {{ ref('measures') }}
+
+),
+
+final as (
+
+    select
+        outcomes.service_code,
+        outcomes.extract_date,
+        outcomes.instrument,
+        measures.measure_id,
+        measures.measure_order,
+        measures.report_table,
+        regexp_replace(measures.title, ' change$', '') as instrument_title,
+        outcomes.clients_with_baseline,
+        outcomes.clients_with_follow_up,
+        outcomes.clients_paired,
+        outcomes.follow_up_percent,
+        outcomes.improved,
+        outcomes.improved_percent,
+        outcomes.improved_ci_lower,
+        outcomes.improved_ci_upper,
+        outcomes.mean_change,
+        outcomes.mean_change_ci_lower,
+        outcomes.mean_change_ci_upper
+    from outcomes
+    inner join instruments on outcomes.instrument = instruments.instrument
+    inner join measures on instruments.measure_id = measures.measure_id
+
+)
+
+select * from final
+{%- endmacro %}

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE_EXPORT, connect, run_dcrs
+from conftest import SAMPLE_EXPORT, connect, outputs_of, run_dcrs
 from exports import read_rows, write_rows
 from scipy import stats
 
@@ -284,3 +285,37 @@ def test_published_wellbeing_outcomes_derive_from_controlled_counts(sample_wareh
             wilson(row["improved"], row["clients_paired"]), rel=1e-6
         )
         assert row["mean_change"] == marts[row["instrument"]]["mean_change"]
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def page_text(warehouse: Path, name: str) -> str:
+    html = (outputs_of(warehouse) / name).read_text(encoding="utf-8")
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_report_shows_wellbeing_outcomes_and_completeness(sample_warehouse):
+    text = page_text(sample_warehouse, "report.html")
+    assert "Wellbeing outcomes, 12 March 2010 to 31 August 2010" in text
+    # the change tables say how many had a baseline and how many were followed up
+    for baseline in (30, 26, 29):
+        assert (
+            f"{baseline} clients had a baseline score; {baseline} of them (100.0%) "
+            "were followed up" in text
+        )
+    # the outcomes table: WHO-5, 25 of 29 improved (86.2%, 69.4 to 94.5), +28.0 (20.0 to 36.0)
+    assert re.search(
+        r"WHO-5 wellbeing \(table 7\.1\.16\) 29 29 \(100\.0%\) 25 \(86\.2%\) "
+        r"69\.4 to 94\.5 \+28\.0 20\.0 to 36\.0",
+        text,
+    )
+    # the client-level headline card
+    assert "46 of 47 clients with a goal outcome had at least one goal achieved" in text
+
+
+def test_published_report_shows_controlled_wellbeing_outcomes(sample_warehouse):
+    text = page_text(sample_warehouse, "report-published.html")
+    assert "Wellbeing outcomes, the 6 months to 31 August 2010" in text
+    assert re.search(r"General health \(table 7\.1\.15\) 25 25 \(100\.0%\) 25 \(100\.0%\)", text)
+    assert "45 of 45 clients with a goal outcome had at least one goal achieved" in text
