@@ -219,9 +219,6 @@ final as (
         {{ wilson_upper(
             'with_denominators.interval_n', 'with_denominators.interval_denominator'
         ) }} as ci_upper,
-        with_denominators.design_effect,
-        with_denominators.interval_n,
-        with_denominators.interval_denominator,
         benchmarks.benchmark_name,
         benchmarks.benchmark_percent,
         {{ compare_with_benchmark(

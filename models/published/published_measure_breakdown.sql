@@ -5,7 +5,7 @@
     its count and denominator back exactly (and so, by subtraction, some suppressed
     counts), so the published interval is computed from the published counts. For goal
     measures it is computed from the published counts over the category's design effect
-    (clients as clusters, int_goal_design_effects), as in marts.measure_breakdown; the
+    (clients as clusters, marts.goal_design_effects), as in marts.measure_breakdown; the
     design effect itself is not published. -#}
 
 with
@@ -13,6 +13,13 @@ with
 breakdown as (
 
     select * from {{ ref('measure_breakdown') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+design_effects as (
+
+    select * from {{ ref('goal_design_effects') }}
     where {{ in_loaded_partition() }}
 
 ),
@@ -31,19 +38,26 @@ controlled as (
         {{ disclosure_count('denominator') }} as denominator,
         {{ disclosure_display('denominator') }} as denominator_display,
         benchmark_name,
-        benchmark_percent,
-        design_effect
+        benchmark_percent
     from breakdown
 
 ),
 
 interval_counts as (
 
+    -- goal measures: the controlled counts over the design effect; 1 for the others
     select
-        *,
-        n / design_effect as interval_n,
-        denominator / design_effect as interval_denominator
+        controlled.*,
+        controlled.n / coalesce(design_effects.design_effect, 1.0) as interval_n,
+        controlled.denominator / coalesce(design_effects.design_effect, 1.0)
+            as interval_denominator
     from controlled
+    left join design_effects
+        on
+            controlled.service_code = design_effects.service_code
+            and controlled.extract_date = design_effects.extract_date
+            and controlled.measure_id = design_effects.measure_id
+            and controlled.category = design_effects.category
 
 ),
 

@@ -6,9 +6,7 @@ with
 
 breakdown as (
 
-    -- the columns every measure table has (the interval's counts stay in the breakdown)
-    select * exclude (design_effect, interval_n, interval_denominator)
-    from {{ ref('measure_breakdown') }}
+    select * from {{ ref('measure_breakdown') }}
 
 ),
 
