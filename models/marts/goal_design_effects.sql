@@ -4,6 +4,12 @@
 
 with
 
+manifest as (
+
+    select * from {{ ref('stg_dcrs__manifests') }}
+
+),
+
 design_effects as (
 
     select * from {{ ref('int_goal_design_effects') }}
@@ -12,18 +18,27 @@ design_effects as (
 
 final as (
 
+    -- the extract being loaded (the partition this run builds)
     select
-        service_code,
-        extract_date,
-        measure_id,
-        category,
-        clients,
-        n,
-        denominator,
-        design_effect_estimated,
-        design_effect
+        design_effects.service_code,
+        design_effects.extract_date,
+        design_effects.measure_id,
+        design_effects.category,
+        design_effects.clients,
+        design_effects.n,
+        design_effects.denominator,
+        design_effects.design_effect_estimated,
+        design_effects.design_effect
     from design_effects
-    order by service_code, extract_date, measure_id, category
+    inner join manifest
+        on
+            design_effects.service_code = manifest.service_code
+            and design_effects.extract_date = manifest.extract_date
+    order by
+        design_effects.service_code,
+        design_effects.extract_date,
+        design_effects.measure_id,
+        design_effects.category
 
 )
 
