@@ -2,8 +2,8 @@
 (marts.wellbeing_outcomes): one row per degrees of freedom, from 1 to the largest a
 service's paired clients need this run (at least 1). DuckDB has no t quantile function,
 so scipy computes them. The confidence level is the one the Wilson intervals use:
-var confidence_z (1.959964) is the normal quantile, so the t quantile is taken at the
-same probability, Phi(z) (0.975 for 95%)."""
+its two-sided z (1.96) is the normal quantile, so the t quantile is taken at the
+same probability, Phi(z) (0.975 for 95%), z from the confidence_levels seed (ci_95)."""
 
 
 def model(dbt, session):
@@ -18,7 +18,13 @@ def model(dbt, session):
         .aggregate("coalesce(max(paired), 0)")
         .fetchall()
     )
-    confidence_z = float(dbt.config.get("confidence_z"))
+    ((confidence_z,),) = (
+        dbt.ref("confidence_levels")
+        .filter("confidence_level_id = 'ci_95'")
+        .aggregate("max(two_sided_z)")
+        .fetchall()
+    )
+    confidence_z = float(confidence_z)
     probability = float(stats.norm.cdf(confidence_z))
     degrees_of_freedom = list(range(1, max(int(largest_group) - 1, 1) + 1))
     return pd.DataFrame(

@@ -35,6 +35,12 @@ t_quantiles as (
 
 ),
 
+confidence as (
+
+    {{ confidence_z_by_level() }}
+
+),
+
 clients_scored as (
 
     -- one row per client and instrument with a usable score at either stage
@@ -121,8 +127,12 @@ final as (
             as follow_up_percent,
         framed.improved::integer as improved,
         100.0 * framed.improved / nullif(framed.clients_paired, 0) as improved_percent,
-        {{ wilson_lower('framed.improved', 'framed.clients_paired') }} as improved_ci_lower,
-        {{ wilson_upper('framed.improved', 'framed.clients_paired') }} as improved_ci_upper,
+        {{ wilson_lower(
+            'framed.improved', 'framed.clients_paired', 'confidence.z_95'
+        ) }} as improved_ci_lower,
+        {{ wilson_upper(
+            'framed.improved', 'framed.clients_paired', 'confidence.z_95'
+        ) }} as improved_ci_upper,
         framed.mean_change,
         -- a t interval needs two paired clients at least (one degree of freedom)
         framed.mean_change
@@ -132,6 +142,7 @@ final as (
         + t_quantiles.t_quantile * framed.change_sd / sqrt(framed.clients_paired)
             as mean_change_ci_upper
     from framed
+    cross join confidence
     left join t_quantiles on framed.clients_paired - 1 = t_quantiles.degrees_of_freedom
     order by framed.service_code, framed.extract_date, framed.instrument
 

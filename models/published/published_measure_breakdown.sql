@@ -1,12 +1,14 @@
 {#- marts.measure_breakdown under disclosure control (macros/disclosure.sql): the count and
-    the denominator suppressed (1 to the threshold) or rounded; the percent, its interval
-    and the comparison recomputed from the rounded count and denominator. measures.md lets
-    intervals on the true counts through, but a Wilson interval at full precision gives
-    its count and denominator back exactly (and so, by subtraction, some suppressed
-    counts), so the published interval is computed from the published counts. For goal
-    measures it is computed from the published counts over the category's design effect
-    (clients as clusters, marts.goal_design_effects), as in marts.measure_breakdown; the
-    design effect itself is not published. -#}
+    the denominator suppressed (1 to the threshold) or rounded; the percent and its
+    intervals recomputed from the rounded count and denominator (interval_basis says so).
+    measures.md lets intervals on the true counts through, but a Wilson interval at full
+    precision gives its count and denominator back exactly (and so, by subtraction, some
+    suppressed counts), so the published interval is computed from the published counts.
+    The comparisons are the true ones, decided in the mart on the true counts (a verdict
+    from rounded counts can be wrong), and withheld (null) where the count is suppressed. For goal measures the intervals are
+    computed from the published counts over the category's design effect (clients as
+    clusters, marts.goal_design_effects), as in marts.measure_breakdown; the design effect
+    itself is not published. -#}
 
 with
 
@@ -24,6 +26,12 @@ design_effects as (
 
 ),
 
+confidence as (
+
+    {{ confidence_z_by_level() }}
+
+),
+
 controlled as (
 
     select
@@ -38,20 +46,27 @@ controlled as (
         {{ disclosure_count('denominator') }} as denominator,
         {{ disclosure_display('denominator') }} as denominator_display,
         benchmark_name,
-        benchmark_percent
+        benchmark_percent,
+        comparison as true_comparison,
+        comparison_998 as true_comparison_998,
+        comparison_verdict as true_comparison_verdict,
+        comparison_verdict_998 as true_comparison_verdict_998
     from breakdown
 
 ),
 
-interval_counts as (
+controlled_with_z as (
 
-    -- goal measures: the controlled counts over the design effect; 1 for the others
+    -- goal measures: the interval on the controlled counts over the design effect
     select
         controlled.*,
+        confidence.z_95,
+        confidence.z_998,
         controlled.n / coalesce(design_effects.design_effect, 1.0) as interval_n,
         controlled.denominator / coalesce(design_effects.design_effect, 1.0)
             as interval_denominator
     from controlled
+    cross join confidence
     left join design_effects
         on
             controlled.service_code = design_effects.service_code
@@ -75,16 +90,20 @@ final as (
         denominator,
         denominator_display,
         case when denominator > 0 then 100.0 * n / denominator end as percent,
-        {{ wilson_lower('interval_n', 'interval_denominator') }} as ci_lower,
-        {{ wilson_upper('interval_n', 'interval_denominator') }} as ci_upper,
+        {{ wilson_lower('interval_n', 'interval_denominator', 'z_95') }} as ci_lower,
+        {{ wilson_upper('interval_n', 'interval_denominator', 'z_95') }} as ci_upper,
         benchmark_name,
         benchmark_percent,
-        {{ compare_with_benchmark(
-            wilson_lower('interval_n', 'interval_denominator'),
-            wilson_upper('interval_n', 'interval_denominator'),
-            'benchmark_percent'
-        ) }} as comparison
-    from interval_counts
+        case when not is_suppressed then true_comparison end as comparison,
+        {{ wilson_lower('interval_n', 'interval_denominator', 'z_998') }} as ci_lower_998,
+        {{ wilson_upper('interval_n', 'interval_denominator', 'z_998') }} as ci_upper_998,
+        case when not is_suppressed then true_comparison_998 end as comparison_998,
+        case when not is_suppressed then true_comparison_verdict end as comparison_verdict,
+        case
+            when not is_suppressed then true_comparison_verdict_998
+        end as comparison_verdict_998,
+        'controlled counts' as interval_basis
+    from controlled_with_z
     order by service_code, extract_date, measure_id, category_order
 
 )

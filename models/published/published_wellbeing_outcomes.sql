@@ -15,6 +15,12 @@ outcomes as (
 
 ),
 
+confidence as (
+
+    {{ confidence_z_by_level() }}
+
+),
+
 controlled as (
 
     select
@@ -31,6 +37,16 @@ controlled as (
 
 ),
 
+controlled_with_z as (
+
+    select
+        controlled.*,
+        confidence.z_95
+    from controlled
+    cross join confidence
+
+),
+
 final as (
 
     select
@@ -43,12 +59,12 @@ final as (
         100.0 * clients_paired / nullif(clients_with_baseline, 0) as follow_up_percent,
         improved,
         100.0 * improved / nullif(clients_paired, 0) as improved_percent,
-        {{ wilson_lower('improved', 'clients_paired') }} as improved_ci_lower,
-        {{ wilson_upper('improved', 'clients_paired') }} as improved_ci_upper,
+        {{ wilson_lower('improved', 'clients_paired', 'z_95') }} as improved_ci_lower,
+        {{ wilson_upper('improved', 'clients_paired', 'z_95') }} as improved_ci_upper,
         case when clients_paired > 0 then mean_change end as mean_change,
         case when clients_paired > 0 then mean_change_ci_lower end as mean_change_ci_lower,
         case when clients_paired > 0 then mean_change_ci_upper end as mean_change_ci_upper
-    from controlled
+    from controlled_with_z
     order by service_code, extract_date, instrument
 
 )
