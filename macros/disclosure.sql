@@ -87,5 +87,18 @@
         'clients_with_ward_recorded',
         'clients_in_two_most_deprived_quintiles',
         'goals_achieved_or_part',
+        'clients_with_goal_outcome',
+        'clients_achieved_or_part',
+    ]) }}
+{%- endmacro %}
+
+{#- The client counts of marts.wellbeing_outcomes: each is controlled in
+    published.wellbeing_outcomes (one cell per service, extract, instrument and count). -#}
+{% macro disclosure_wellbeing_outcome_counts() -%}
+    {{ return([
+        'clients_with_baseline',
+        'clients_with_follow_up',
+        'clients_paired',
+        'improved',
     ]) }}
 {%- endmacro %}

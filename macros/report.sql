@@ -343,6 +343,24 @@ goals_achieved_card as (
 
 ),
 
+clients_achieved_card as (
+
+    -- the client-level figure beside the goal-level one: a client's goals go together
+    select
+        service_code,
+        extract_date,
+        'clients_achieved' as card_id,
+        7 as card_order,
+        'Clients who achieved or part achieved a goal' as label,
+        clients_achieved_or_part_percent as value,
+        -- no reference: England's figure counts goals, not clients
+        'none' as reference_name,
+        clients_achieved_or_part as numerator,
+        clients_with_goal_outcome as denominator
+    from figures
+
+),
+
 cards as (
 
     select * from clients_registered_card
@@ -356,6 +374,8 @@ cards as (
     select * from most_deprived_card
     union all by name
     select * from goals_achieved_card
+    union all by name
+    select * from clients_achieved_card
 
 ),
 
@@ -931,6 +951,62 @@ final as (
     from london
     left join figure_formats
         on london.figure_id = figure_formats.figure_id
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, extract and wellbeing instrument: the wellbeing outcomes table of
+    the report (follow-up completeness, % improved with its interval, mean change with its
+    interval) and the completeness line under each change table, with the change
+    measure's title and table number. -#}
+{% macro report_wellbeing_outcomes(wellbeing_outcomes) -%}
+with
+
+outcomes as (
+
+    select * from {{ wellbeing_outcomes }}
+
+),
+
+instruments as (
+
+    select * from {{ ref('wellbeing_instruments') }}
+
+),
+
+measures as (
+
+    select * from {{ ref('measures') }}
+
+),
+
+final as (
+
+    select
+        outcomes.service_code,
+        outcomes.extract_date,
+        outcomes.instrument,
+        measures.measure_id,
+        measures.measure_order,
+        measures.report_table,
+        regexp_replace(measures.title, ' change$', '') as instrument_title,
+        outcomes.clients_with_baseline,
+        outcomes.clients_with_follow_up,
+        outcomes.clients_paired,
+        outcomes.follow_up_percent,
+        outcomes.improved,
+        outcomes.improved_percent,
+        outcomes.improved_ci_lower,
+        outcomes.improved_ci_upper,
+        outcomes.mean_change,
+        outcomes.mean_change_ci_lower,
+        outcomes.mean_change_ci_upper
+    from outcomes
+    inner join instruments on outcomes.instrument = instruments.instrument
+    inner join measures on instruments.measure_id = measures.measure_id
 
 )
 

@@ -45,5 +45,9 @@
         as most_deprived_two_quintiles_percent,
     goals_achieved_or_part,
     100.0 * goals_achieved_or_part / nullif(goals_with_outcome, 0)
-        as goals_achieved_or_part_percent
+        as goals_achieved_or_part_percent,
+    clients_with_goal_outcome,
+    clients_achieved_or_part,
+    100.0 * clients_achieved_or_part / nullif(clients_with_goal_outcome, 0)
+        as clients_achieved_or_part_percent
 {%- endmacro %}

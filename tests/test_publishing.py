@@ -31,6 +31,7 @@ PUBLISHED_TABLES = {
     "london_comparison",
     "suppression_log",
     "data_quality_results",
+    "wellbeing_outcomes",
     "indicator_metadata",
 }
 # views over the published tables, for report-published.html (models/published/report)
@@ -43,6 +44,7 @@ PUBLISHED_REPORT_VIEWS = {
     "report_capture_trend",
     "report_london_comparison",
     "report_disclosure_rule",
+    "report_wellbeing_outcomes",
 }
 
 SUMMARY_COUNTS = [
@@ -57,6 +59,8 @@ SUMMARY_COUNTS = [
     "clients_with_ward_recorded",
     "clients_in_two_most_deprived_quintiles",
     "goals_achieved_or_part",
+    "clients_with_goal_outcome",
+    "clients_achieved_or_part",
 ]
 
 # Every count of clients or goals in the published schema: (table, key columns, column).
@@ -67,6 +71,15 @@ COUNT_CELLS = [
     ("data_capture", "field", "recorded"),
     ("data_capture", "field", "total"),
     ("london_comparison", "figure_id", "service_value"),
+    *[
+        ("wellbeing_outcomes", "instrument", column)
+        for column in (
+            "clients_with_baseline",
+            "clients_with_follow_up",
+            "clients_paired",
+            "improved",
+        )
+    ],
 ]
 LONDON_COUNTS = ("total_clients", "total_phps")
 
@@ -505,7 +518,7 @@ def test_published_models_are_built_only_from_marts(strict_vars_run):
         and node["original_file_path"].startswith("models/published/")
         and not node["original_file_path"].startswith("models/published/report/")
     ]
-    assert len(published) == 8
+    assert len(published) == 9
     # the one staged model allowed: the manifest of the export being loaded (service code,
     # name and extract date), which picks the partition a run builds; it holds no records
     partition_key = "model.dcrs.stg_dcrs__manifests"

@@ -46,6 +46,12 @@ benchmarks as (
 
 ),
 
+design_effects as (
+
+    select * from {{ ref('int_goal_design_effects') }}
+
+),
+
 benchmark_areas as (
 
     select * from {{ ref('benchmark_areas') }}
@@ -168,7 +174,10 @@ counted as (
         frame.category,
         frame.category_order,
         frame.excluded_from_denominator,
-        coalesce(counts.n, 0) as n
+        coalesce(counts.n, 0) as n,
+        -- goal measures: the category's design effect, clients as clusters
+        -- (int_goal_design_effects); 1 for every other measure
+        coalesce(design_effects.design_effect, 1.0) as design_effect
     from frame
     left join counts
         on
@@ -176,6 +185,12 @@ counted as (
             and frame.extract_date = counts.extract_date
             and frame.measure_id = counts.measure_id
             and frame.category = counts.category
+    left join design_effects
+        on
+            frame.service_code = design_effects.service_code
+            and frame.extract_date = design_effects.extract_date
+            and frame.measure_id = design_effects.measure_id
+            and frame.category = design_effects.category
 
 ),
 
@@ -218,9 +233,11 @@ benchmarked as (
         service_benchmarks.area as benchmark_area,
         service_benchmarks.benchmark_percent,
         coalesce(service_benchmarks.is_doubtful, false) as is_benchmark_doubtful,
-        -- the count and denominator the intervals are computed from
-        with_denominators.n as interval_n,
-        with_denominators.denominator as interval_denominator
+        -- the count and denominator the intervals are computed from: for goal measures
+        -- the effective counts, over the category's design effect (clients as clusters)
+        with_denominators.n / with_denominators.design_effect as interval_n,
+        with_denominators.denominator / with_denominators.design_effect
+            as interval_denominator
     from with_denominators
     inner join measures on with_denominators.measure_id = measures.measure_id
     left join measure_categories

@@ -86,6 +86,23 @@ goal_figures as (
 
 ),
 
+client_goal_figures as (
+
+    -- the client-level headline: clients with at least one goal achieved or part
+    -- achieved, of clients with a goal outcome (a client's goals are not independent)
+    select
+        service_code,
+        count(distinct client_id) filter (
+            where outcome in ('Achieved', 'Part Achieved', 'Not Achieved')
+        ) as clients_with_goal_outcome,
+        count(distinct client_id) filter (
+            where outcome in ('Achieved', 'Part Achieved')
+        ) as clients_achieved_or_part
+    from goals
+    group by service_code
+
+),
+
 trainer_figures as (
 
     select
@@ -131,11 +148,15 @@ combined as (
         client_figures.clients_in_target_wards,
         client_figures.clients_with_ward_recorded,
         targets.target_ward_percent as target_ward_percent_target,
-        client_figures.clients_in_two_most_deprived_quintiles
+        client_figures.clients_in_two_most_deprived_quintiles,
+        coalesce(client_goal_figures.clients_with_goal_outcome, 0)
+            as clients_with_goal_outcome,
+        coalesce(client_goal_figures.clients_achieved_or_part, 0) as clients_achieved_or_part
     from manifest
     inner join client_figures on manifest.service_code = client_figures.service_code
     left join goal_figures on manifest.service_code = goal_figures.service_code
     left join trainer_figures on manifest.service_code = trainer_figures.service_code
+    left join client_goal_figures on manifest.service_code = client_goal_figures.service_code
     left join targets on manifest.service_code = targets.service_code
     left join client_count_limits
         on

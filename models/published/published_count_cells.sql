@@ -5,6 +5,7 @@
 {{ config(materialized='ephemeral') }}
 
 {%- set summary_counts = disclosure_service_summary_counts() %}
+{%- set wellbeing_counts = disclosure_wellbeing_outcome_counts() %}
 
 with
 
@@ -60,6 +61,20 @@ marts_london as (
 published_london as (
 
     select * from {{ ref('published_london_comparison') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+marts_wellbeing as (
+
+    select * from {{ ref('wellbeing_outcomes') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+published_wellbeing as (
+
+    select * from {{ ref('published_wellbeing_outcomes') }}
     where {{ in_loaded_partition() }}
 
 ),
@@ -180,6 +195,29 @@ london_cells as (
 
 ),
 
+wellbeing_cells as (
+
+    {% for column in wellbeing_counts %}
+        select
+            'wellbeing_outcomes' as table_name,
+            marts_wellbeing.service_code,
+            marts_wellbeing.extract_date,
+            marts_wellbeing.instrument as row_key,
+            '{{ column }}' as column_name,
+            marts_wellbeing.{{ column }}::bigint as true_count,
+            published_wellbeing.{{ column }}::double as published_count,
+            coalesce(published_wellbeing.{{ column }}::varchar, '*') as published_display
+        from marts_wellbeing
+        left join published_wellbeing
+            on
+                marts_wellbeing.service_code = published_wellbeing.service_code
+                and marts_wellbeing.extract_date = published_wellbeing.extract_date
+                and marts_wellbeing.instrument = published_wellbeing.instrument
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
 final as (
 
     select * from breakdown_cells
@@ -189,6 +227,8 @@ final as (
     select * from capture_cells
     union all
     select * from london_cells
+    union all
+    select * from wellbeing_cells
 
 )
 

@@ -5,13 +5,23 @@
     precision gives its count and denominator back exactly (and so, by subtraction, some
     suppressed counts), so the published interval is computed from the published counts.
     The comparisons are the true ones, decided in the mart on the true counts (a verdict
-    from rounded counts can be wrong), and withheld (null) where the count is suppressed. -#}
+    from rounded counts can be wrong), and withheld (null) where the count is suppressed. For goal measures the intervals are
+    computed from the published counts over the category's design effect (clients as
+    clusters, marts.goal_design_effects), as in marts.measure_breakdown; the design effect
+    itself is not published. -#}
 
 with
 
 breakdown as (
 
     select * from {{ ref('measure_breakdown') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+design_effects as (
+
+    select * from {{ ref('goal_design_effects') }}
     where {{ in_loaded_partition() }}
 
 ),
@@ -47,12 +57,22 @@ controlled as (
 
 controlled_with_z as (
 
+    -- goal measures: the interval on the controlled counts over the design effect
     select
         controlled.*,
         confidence.z_95,
-        confidence.z_998
+        confidence.z_998,
+        controlled.n / coalesce(design_effects.design_effect, 1.0) as interval_n,
+        controlled.denominator / coalesce(design_effects.design_effect, 1.0)
+            as interval_denominator
     from controlled
     cross join confidence
+    left join design_effects
+        on
+            controlled.service_code = design_effects.service_code
+            and controlled.extract_date = design_effects.extract_date
+            and controlled.measure_id = design_effects.measure_id
+            and controlled.category = design_effects.category
 
 ),
 
@@ -70,13 +90,13 @@ final as (
         denominator,
         denominator_display,
         case when denominator > 0 then 100.0 * n / denominator end as percent,
-        {{ wilson_lower('n', 'denominator', 'z_95') }} as ci_lower,
-        {{ wilson_upper('n', 'denominator', 'z_95') }} as ci_upper,
+        {{ wilson_lower('interval_n', 'interval_denominator', 'z_95') }} as ci_lower,
+        {{ wilson_upper('interval_n', 'interval_denominator', 'z_95') }} as ci_upper,
         benchmark_name,
         benchmark_percent,
         case when not is_suppressed then true_comparison end as comparison,
-        {{ wilson_lower('n', 'denominator', 'z_998') }} as ci_lower_998,
-        {{ wilson_upper('n', 'denominator', 'z_998') }} as ci_upper_998,
+        {{ wilson_lower('interval_n', 'interval_denominator', 'z_998') }} as ci_lower_998,
+        {{ wilson_upper('interval_n', 'interval_denominator', 'z_998') }} as ci_upper_998,
         case when not is_suppressed then true_comparison_998 end as comparison_998,
         case when not is_suppressed then true_comparison_verdict end as comparison_verdict,
         case

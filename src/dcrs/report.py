@@ -42,6 +42,7 @@ REPORT_MODELS = (
     "report_data_capture",
     "report_capture_trend",
     "report_london_comparison",
+    "report_wellbeing_outcomes",
 )
 PUBLISHED_REPORT_MODELS = (*REPORT_MODELS, "report_disclosure_rule")
 
@@ -159,6 +160,7 @@ def read_report(
         "measures": measures,
         "capture": capture,
         "london": read("report_london_comparison", "figure_order"),
+        "wellbeing": read("report_wellbeing_outcomes", "measure_order"),
         "rule": rule,
     }
 

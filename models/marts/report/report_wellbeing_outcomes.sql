@@ -1,0 +1,1 @@
+{{ report_wellbeing_outcomes(ref('wellbeing_outcomes')) }}

@@ -1,0 +1,1 @@
+{{ report_wellbeing_outcomes(ref('published_wellbeing_outcomes')) }}
