@@ -1,5 +1,5 @@
 {#- marts.data_capture under disclosure control (macros/disclosure.sql): recorded and total
-    suppressed (1 to the threshold) or rounded, the percent recomputed from them and
+    suppressed (1 to the threshold, or complementary) or rounded, the percent recomputed from them and
     meets_threshold judged on that percent, so that the table agrees with itself. Near the
     threshold it can differ from marts.data_capture, which judges the true percent. -#}
 
@@ -12,6 +12,17 @@ capture as (
 
 ),
 
+-- the partition's complementary suppressions (published_complementary_suppressions)
+complementary as (
+
+    select
+        row_key as field,
+        column_name
+    from {{ ref('published_complementary_suppressions') }}
+    where {{ in_loaded_partition() }} and table_name = 'data_capture'
+
+),
+
 controlled as (
 
     select
@@ -20,8 +31,12 @@ controlled as (
         field,
         field_order,
         population,
-        {{ disclosure_count('recorded') }} as recorded,
-        {{ disclosure_count('total') }} as total,
+        {{ disclosure_count(
+            'recorded', "(field, 'recorded') in (select * from complementary)"
+        ) }} as recorded,
+        {{ disclosure_count(
+            'total', "(field, 'total') in (select * from complementary)"
+        ) }} as total,
         threshold_percent
     from capture
 
