@@ -548,8 +548,9 @@ def protect(
     """The complementary suppressions for the cells of ``extract`` (service, extract date)
     so that no suppressed cell of the service is pinned, given those of earlier extracts
     (``earlier``): complementary cell -> the cell it protects. A pinned cell is protected
-    by the smallest other count (a measure's category, never a total) of an identity it is
-    in, with every count equal to it; a pinned cell that only a total could protect stops
+    by the smallest other count (a measure's category, never a total, nor an Invalid
+    category, which data_quality_results publishes again) of an identity it is in, with
+    every count equal to it; a pinned cell that only a total could protect stops
     with DisclosureError."""
     true_values = dict(zip(true_cells.key, true_cells.value, strict=True))
     classes = _equal_classes(identities)
@@ -607,6 +608,8 @@ def _complement(
         and other[2] == "measure_breakdown"
         and other[4] == "n"
         and other not in totals
+        # published again in data_quality_results (the code-list checks' invalid values)
+        and not other[3].endswith(" / Invalid")
         and other not in complementary
         and (true_values.get(other) or 0) > rule.suppress_max
     }
