@@ -466,6 +466,8 @@ def attack(
 
     complementary = set(complementary or ())
     bounds, suppressed = _bounds(cells, rule, complementary)
+    if not bounds:
+        return Attack({}, set(), rule)
     big = max(high for _, high in bounds.values())
     index, variable_bounds, constraints = _program(bounds, identities, big)
     integrality = np.ones(len(index))
@@ -552,7 +554,11 @@ def protect(
     category, which data_quality_results publishes again) of an identity it is in, with
     every count equal to it; a pinned cell that only a total could protect stops
     with DisclosureError."""
-    true_values = dict(zip(true_cells.key, true_cells.value, strict=True))
+    if true_cells.empty:
+        return {}
+    # the choice reads only what the rule publishes (and the identities), never the true
+    # counts: two exports whose counts publish alike get the same suppressions
+    ruled = dict(zip(true_cells.key, publish(true_cells, rule, set()).value, strict=True))
     classes = _equal_classes(identities)
     totals = {key for identity in identities for key in identity.totals}
     chosen: dict[Key, Key] = {}
@@ -570,9 +576,9 @@ def protect(
             ):
                 # a complement chosen this round may already protect it: attack again
                 continue
-            candidate = _complement(key, identities, true_values, rule, complementary, totals)
+            candidate = _complement(key, identities, ruled, complementary, totals)
             candidate = candidate or _complement(
-                _in_extract(key, extract), identities, true_values, rule, complementary, totals
+                _in_extract(key, extract), identities, ruled, complementary, totals
             )
             if candidate is None or candidate[:2] != extract:
                 raise DisclosureError(
@@ -594,11 +600,12 @@ def _in_extract(key: Key, extract: tuple[str, str]) -> Key:
 def _complement(
     key: Key,
     identities: list[Identity],
-    true_values: dict[Key, float],
-    rule: Rule,
+    ruled: dict[Key, float | None],
     complementary: set[Key],
     totals: set[Key],
 ) -> Key | None:
+    """The smallest rounded category (by its published value) of an equality holding
+    ``key``, not yet suppressed."""
     candidates = {
         other
         for identity in identities
@@ -611,11 +618,12 @@ def _complement(
         # published again in data_quality_results (the code-list checks' invalid values)
         and not other[3].endswith(" / Invalid")
         and other not in complementary
-        and (true_values.get(other) or 0) > rule.suppress_max
+        and not pd.isna(ruled.get(other))
+        and ruled[other] > 0
     }
     if not candidates:
         return None
-    return min(candidates, key=lambda other: (true_values[other], other))
+    return min(candidates, key=lambda other: (ruled[other], other))
 
 
 # --- reading a warehouse ---------------------------------------------------------------
