@@ -52,6 +52,8 @@ SUMMARY_COUNTS = (
 # the published tables the attacker reads; any other table of the schema (report views,
 # the suppression log, metadata) holds no count of its own
 PUBLISHED_TABLES = ("measure_breakdown", "service_summary", "data_capture", "london_comparison")
+# published.wellbeing_outcomes' counts, one row per instrument (when the table exists)
+WELLBEING_COUNTS = ("clients_with_baseline", "clients_with_follow_up", "clients_paired", "improved")
 # the London comparison's counts, and the service_summary count each repeats
 LONDON_COUNTS = {"total_clients": "clients_registered", "total_phps": "clients_with_php"}
 # the population (reference.measures) -> the service_summary count of its size
@@ -144,11 +146,31 @@ def _cells_sql(con: duckdb.DuckDBPyConnection, schema: str = "published") -> str
             from {schema}.data_capture"""
         for column in ("recorded", "total")
     )
+    wellbeing = [
+        f"""select service_code, extract_date::varchar, 'wellbeing_outcomes', instrument,
+            '{column}', null, null, false, {column}::double
+            from {schema}.wellbeing_outcomes"""
+        for column in WELLBEING_COUNTS
+        if _has_table(con, schema, "wellbeing_outcomes")
+    ]
     london_ids = ", ".join(f"'{figure}'" for figure in LONDON_COUNTS)
     london = f"""select service_code, extract_date::varchar, 'london_comparison', figure_id,
         'service_value', null, null, false, service_value::double
         from {schema}.london_comparison where figure_id in ({london_ids})"""
-    return " union all ".join([_measure_cells_sql(schema, published), summary, capture, london])
+    return " union all ".join(
+        [_measure_cells_sql(schema, published), summary, capture, london, *wellbeing]
+    )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ? "
+            "and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
 
 
 def read_cells(
@@ -191,18 +213,35 @@ class Catalogue:
 
     populations: dict[str, str]
     target_wards: dict[str, set[str]]
+    # instrument -> (its change measure, the categories whose change is above 0, the
+    # categories whose change is 0 or more: improved lies between their sums)
+    instruments: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection) -> Catalogue:
         populations = dict(
             con.execute("select measure_id, population from reference.measures").fetchall()
         )
+        instruments = {}
+        for instrument, measure in con.execute(
+            "select instrument, measure_id from reference.wellbeing_instruments"
+        ).fetchall():
+            bands = con.execute(
+                "select category, band_lower from reference.measure_categories "
+                "where measure_id = ? and not excluded_from_denominator",
+                [measure],
+            ).fetchall()
+            above = tuple(name for name, lower in bands if lower is not None and lower > 0)
+            from_zero = tuple(name for name, lower in bands if lower is not None and lower >= 0)
+            instruments[instrument] = (measure, above, from_zero)
         wards: dict[str, set[str]] = defaultdict(set)
         for service, ward in con.execute(
             "select service_code, ward from reference.service_target_wards"
         ).fetchall():
             wards[service].add(ward)
-        return cls(populations, dict(wards))
+        return cls(populations, dict(wards), instruments)
 
 
 @dataclass
@@ -322,6 +361,31 @@ def _extract_identities(
             )
     for figure, column in LONDON_COUNTS.items():
         equal(cell("london_comparison", figure, "service_value"), [summary(column)], figure)
+    for instrument, (measure, above, from_zero) in catalogue.instruments.items():
+        paired = cell("wellbeing_outcomes", instrument, "clients_paired")
+        if paired is None:
+            continue
+        if measure in by_measure:
+            equal(paired, by_measure[measure].key, f"{instrument}: paired clients")
+        improved = cell("wellbeing_outcomes", instrument, "improved")
+        lower = [category(measure, name) for name in above]
+        upper = [category(measure, name) for name in from_zero]
+        if improved is not None:
+            found.append(
+                Identity({improved: 1} | {key: -1 for key in lower if key}, ">=", "improved")
+            )
+            found.append(
+                Identity({improved: -1} | {key: 1 for key in upper if key}, ">=", "improved")
+            )
+        for column in ("clients_with_baseline", "clients_with_follow_up"):
+            counted = cell("wellbeing_outcomes", instrument, column)
+            if counted is not None:
+                found.append(Identity({counted: 1, paired: -1}, ">=", f"paired <= {column}"))
+                registered = summary("clients_registered")
+                if registered is not None:
+                    found.append(
+                        Identity({registered: 1, counted: -1}, ">=", f"{column} <= clients")
+                    )
     fields = group[group.table_name == "data_capture"].row_key.unique()
     for name in fields:
         recorded = cell("data_capture", name, "recorded")
