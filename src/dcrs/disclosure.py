@@ -518,6 +518,33 @@ def _program(
     return index, Bounds(low, high), LinearConstraint(matrix, lower_rhs, upper_rhs)
 
 
+def _solver(cells: pd.DataFrame, identities: list[Identity], rule: Rule, complementary: set[Key]):
+    """The suppressed cells, and a function giving a cell's least (sign 1) or greatest
+    (sign -1) value over every solution."""
+    from scipy.optimize import milp
+
+    bounds, suppressed = _bounds(cells, rule, complementary)
+    if not bounds:
+        return suppressed, None
+    big = max(high for _, high in bounds.values())
+    index, variable_bounds, constraints = _program(bounds, identities, big)
+    integrality = np.ones(len(index))
+
+    def extreme(key: Key, sign: float) -> int:
+        objective = np.zeros(len(index))
+        objective[index[key]] = sign
+        result = milp(
+            objective, integrality=integrality, bounds=variable_bounds, constraints=constraints
+        )
+        if result.x is None:
+            raise DisclosureError(
+                f"the published counts and identities admit no solution ({result.message})"
+            )
+        return round(result.x[index[key]])
+
+    return suppressed, extreme
+
+
 def attack(
     cells: pd.DataFrame,
     identities: list[Identity],
@@ -526,34 +553,42 @@ def attack(
     targets: Iterable[Key] | None = None,
 ) -> Attack:
     """Bound every suppressed cell (or ``targets``) by two integer programs each."""
-    from scipy.optimize import milp
-
     complementary = set(complementary or ())
-    bounds, suppressed = _bounds(cells, rule, complementary)
-    if not bounds:
+    suppressed, extreme = _solver(cells, identities, rule, complementary)
+    if extreme is None:
         return Attack({}, set(), rule)
-    big = max(high for _, high in bounds.values())
-    index, variable_bounds, constraints = _program(bounds, identities, big)
-    integrality = np.ones(len(index))
-    found: dict[Key, tuple[int, int]] = {}
-    for key in targets if targets is not None else suppressed:
-        extremes = []
-        for sign in (1.0, -1.0):
-            objective = np.zeros(len(index))
-            objective[index[key]] = sign
-            result = milp(
-                objective,
-                integrality=integrality,
-                bounds=variable_bounds,
-                constraints=constraints,
-            )
-            if result.x is None:
-                raise DisclosureError(
-                    f"the published counts and identities admit no solution ({result.message})"
-                )
-            extremes.append(round(result.x[index[key]]))
-        found[key] = (extremes[0], extremes[1])
+    found = {
+        key: (extreme(key, 1.0), extreme(key, -1.0))
+        for key in (targets if targets is not None else suppressed)
+    }
     return Attack(found, complementary & set(found), rule)
+
+
+def pinned_cells(
+    cells: pd.DataFrame,
+    identities: list[Identity],
+    rule: Rule,
+    complementary: set[Key],
+    truth: dict[Key, float] | None = None,
+    targets: Iterable[Key] | None = None,
+) -> list[Key]:
+    """The suppressed cells (or ``targets``) not in ``complementary`` that the attack
+    pins to one value. ``truth``, if given, must be a solution (the true counts, when
+    they satisfy every identity): a cell whose greatest value differs from its true count
+    is not pinned, and needs no second program."""
+    suppressed, extreme = _solver(cells, identities, rule, complementary)
+    if extreme is None:
+        return []
+    found = []
+    for key in targets if targets is not None else suppressed:
+        if key in complementary:
+            continue
+        greatest = extreme(key, -1.0)
+        if truth is not None and greatest != truth[key]:
+            continue
+        if extreme(key, 1.0) == greatest:
+            found.append(key)
+    return sorted(found)
 
 
 def check_identities(cells: pd.DataFrame, identities: list[Identity]) -> list[str]:
@@ -626,13 +661,22 @@ def protect(
     classes = _equal_classes(identities)
     totals = {key for identity in identities for key in identity.totals}
     chosen: dict[Key, Key] = {}
+    # the true counts, when they satisfy the identities (they do, unless the marts were
+    # altered by hand), are one solution of every attack: they save programs, and change
+    # no result
+    truth = None
+    if not check_identities(true_cells, identities):
+        truth = dict(zip(true_cells.key, true_cells.value, strict=True))
+    targets = None
     for _ in range(MAX_ROUNDS):
         complementary = earlier | set(chosen)
         published = publish(true_cells, rule, complementary)
-        result = attack(published, identities, rule, complementary)
-        pinned = result.exact
+        pinned = pinned_cells(published, identities, rule, complementary, truth, targets)
         if not pinned:
             return chosen
+        # a suppression only widens what the attacker must allow, so it never pins a cell
+        # that was not pinned: the next round attacks only the cells pinned in this one
+        targets = pinned
         added: set[Key] = set()
         for key in pinned:
             if any(
