@@ -755,6 +755,8 @@ def test_published_variant(published_warehouse: Path, tmp_path: Path) -> None:
     text = text_of(page)
     assert "Published version: disclosure controlled." in text
     assert "Counts of 1 to 7 are suppressed and shown as *" in text
+    # complementary suppression (docs/disclosure.md): signposting "Not required", 38
+    assert "A few larger counts are suppressed too" in text
     assert "Exact counts" not in text
     # the date of the first registration is one client's: not published
     assert "Period 6 months to 31 August 2010" in text
