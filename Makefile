@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # sample's warehouse) are built once in each
 PYTEST := $(VENV)/bin/pytest -n 2
 
-.PHONY: setup run test test-fast lint format sample catalogue clean
+.PHONY: setup run test test-fast lint format sample catalogue confidence-levels clean
 
 setup:
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
@@ -46,6 +46,10 @@ sample: setup
 # seeds/measures.csv and seeds/measure_categories.csv (docs/adding-a-measure.md)
 catalogue:
 	$(PYTHON) scripts/generate_measure_models.py
+
+# seeds/confidence_levels.csv: the z of each confidence level (95%, 99.8%), from scipy
+confidence-levels: setup
+	$(VENV)/bin/python scripts/generate_confidence_levels.py
 
 clean:
 	rm -rf target logs warehouse .pytest_cache

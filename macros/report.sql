@@ -7,8 +7,9 @@
 
 
 {#- One row per service and extract: who and when the report is for, the note under the
-    headline cards, and the span of the data-capture trend. `published` drops the date of
-    the first registration (one client's; published.service_summary leaves it out). -#}
+    headline cards, the period the figures cover, and the span of the data-capture trend.
+    Both variants show the period's start: at service level it is the service's start
+    date, not personal data (docs/decisions.md). -#}
 {% macro report_extracts(service_summary, data_capture, published=false) -%}
 with
 
@@ -64,12 +65,12 @@ final as (
             ' Health Trainer [Ss]ervice$',
             ''
         ) as short_service_name,
-        {% if published -%}
-            null::date as first_registration_date,
-        {%- else -%}
-            summary.first_registration_date,
-        {%- endif %}
+        -- the period every figure covers (its start is the service's, not a client's)
+        summary.period_start,
+        summary.period_end,
+        summary.days_of_operation,
         summary.months_of_operation,
+        summary.projection_interval_level,
         summary.women,
         summary.men,
         summary.eligible_clients,
@@ -94,11 +95,25 @@ select * from final
 {%- endmacro %}
 
 
+{#- Whether a headline figure meets its target: met, below, or null where the figure or
+    the target is missing (or the target is 0). Used on the true figures by the service's
+    report and by published.service_summary, so the published verdict is the true one. -#}
+{% macro target_status(value, target) -%}
+    case
+        when {{ value }} is null or coalesce({{ target }}, 0) = 0 then null
+        when {{ value }} >= {{ target }} then 'met'
+        else 'below'
+    end
+{%- endmacro %}
+
+
 {#- One row per service, extract and headline card: the card's figure, the target or
     reference it is set against (the year-one target, England or the London services),
     the 12-month projection, whether the service is on course (met / below), the gauge's
-    scale, and the counts its sentence quotes. -#}
-{% macro report_headlines(service_summary, london_comparison) -%}
+    scale, and the counts its sentence quotes. `published` takes each status from
+    published.service_summary, where it was decided on the true figures (target_status),
+    not from the rounded ones. -#}
+{% macro report_headlines(service_summary, london_comparison, published=false) -%}
 with
 
 summary as (
@@ -193,17 +208,23 @@ clients_registered_card as (
         year_one_client_target::double as reference_value,
         'target' as reference_name,
         projected_clients_12_months as projected_value,
-        case
-            when projected_clients_12_months is null or coalesce(year_one_client_target, 0) = 0
-                then null
-            when projected_clients_12_months >= year_one_client_target then 'met'
-            else 'below'
-        end as status,
+        {% if published -%}
+            client_target_status as status,
+        {%- else -%}
+            {{ target_status('projected_clients_12_months', 'year_one_client_target') }}
+                as status,
+        {%- endif %}
         100.0 * projected_clients_12_months / nullif(year_one_client_target, 0)
             as projected_percent_of_target,
         clients_registered::double as gauge_value,
         greatest(year_one_client_target, projected_clients_12_months) * 1.05 as gauge_max,
-        months_of_operation
+        months_of_operation,
+        -- the second projection: by days of operation, with its exact Poisson interval
+        days_of_operation,
+        projected_clients_12_months_by_days as projected_value_by_days,
+        projected_clients_12_months_by_days_lower as projected_by_days_lower,
+        projected_clients_12_months_by_days_upper as projected_by_days_upper,
+        projection_interval_level
     from figures
 
 ),
@@ -220,14 +241,12 @@ clients_per_wte_card as (
         target_clients_per_wte as reference_value,
         'target' as reference_name,
         projected_clients_per_wte_12_months as projected_value,
-        case
-            when
-                projected_clients_per_wte_12_months is null
-                or coalesce(target_clients_per_wte, 0) = 0
-                then null
-            when projected_clients_per_wte_12_months >= target_clients_per_wte then 'met'
-            else 'below'
-        end as status,
+        {% if published -%}
+            clients_per_wte_target_status as status,
+        {%- else -%}
+            {{ target_status('projected_clients_per_wte_12_months', 'target_clients_per_wte') }}
+                as status,
+        {%- endif %}
         clients_per_wte as gauge_value,
         greatest(target_clients_per_wte, projected_clients_per_wte_12_months) * 1.05
             as gauge_max,
@@ -266,14 +285,16 @@ target_wards_card as (
         target_ward_percent_of_all as value,
         target_ward_percent_target::double as reference_value,
         'target' as reference_name,
-        case
-            when target_ward_percent_of_recorded is null or target_ward_percent_target is null
-                then null
-            when target_ward_percent_of_recorded >= target_ward_percent_target then 'met'
-            else 'below'
-        end as status,
-        target_ward_percent_target - target_ward_percent_of_recorded as points_below_target,
-        target_ward_percent_of_recorded as gauge_value,
+        -- the target counts all clients (the contract's 75% of clients registered); the
+        -- share of clients with a ward recorded is shown beside it
+        {% if published -%}
+            target_ward_target_status as status,
+        {%- else -%}
+            {{ target_status('target_ward_percent_of_all', 'target_ward_percent_target') }}
+                as status,
+        {%- endif %}
+        target_ward_percent_target - target_ward_percent_of_all as points_below_target,
+        target_ward_percent_of_all as gauge_value,
         100.0 as gauge_max,
         clients_in_target_wards as numerator,
         clients_registered as denominator,
@@ -367,6 +388,11 @@ final as (
                 then gauge_max
         end as gauge_max,
         months_of_operation,
+        days_of_operation,
+        projected_value_by_days,
+        projected_by_days_lower,
+        projected_by_days_upper,
+        projection_interval_level,
         health_trainers_in_post,
         total_wte,
         phps_per_wte,
@@ -421,6 +447,11 @@ final as (
         breakdown.benchmark_name,
         breakdown.benchmark_percent,
         breakdown.comparison,
+        breakdown.comparison_998,
+        breakdown.comparison_verdict,
+        breakdown.comparison_verdict_998,
+        -- postcode districts, wards and months come from the data: answers, no direction
+        coalesce(measure_categories.polarity, 'neither') as polarity,
         {% if published -%}
             breakdown.is_suppressed,
         {%- else -%}
@@ -451,13 +482,20 @@ select * from final
     measure's section says about it. The benchmark as a sentence names it, how many
     categories are significantly higher or lower, which finding the section states, the
     most common category, and the chart's scale. Built from the measure's categories
-    (report_measure_categories), so that exact and published agree in kind. -#}
-{% macro report_measures(measure_categories) -%}
+    (report_measure_categories), so that exact and published agree in kind. The
+    definition and caveats come from indicator_metadata (marts or published). -#}
+{% macro report_measures(measure_categories, indicator_metadata) -%}
 with
 
 categories as (
 
     select * from {{ measure_categories }}
+
+),
+
+indicator_metadata as (
+
+    select * from {{ indicator_metadata }}
 
 ),
 
@@ -602,9 +640,12 @@ described as (
         most_common.most_common_n,
         most_common.most_common_percent,
         coalesce(chart_axes.axis_max, 10) as axis_max,
-        coalesce(chart_axes.axis_step, 2) as axis_step
+        coalesce(chart_axes.axis_step, 2) as axis_step,
+        indicator_metadata.definition,
+        indicator_metadata.caveats
     from extracts
     cross join measures
+    left join indicator_metadata on measures.measure_id = indicator_metadata.measure_id
     left join category_counts
         on
             extracts.service_code = category_counts.service_code
@@ -668,7 +709,9 @@ final as (
         most_common_n,
         most_common_percent,
         axis_max,
-        axis_step
+        axis_step,
+        definition,
+        caveats
     from described
 
 )
@@ -876,6 +919,9 @@ final as (
         london.figure,
         london.figure_order,
         london.service_value,
+        london.is_per_period,
+        london.service_value_annualised,
+        london.months_of_operation,
         coalesce(figure_formats.is_count, false) as is_count,
         coalesce(figure_formats.decimals, 1) as decimals,
         london.london_services,

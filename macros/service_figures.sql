@@ -12,6 +12,9 @@
     health_trainers_in_post,
     total_wte,
     months_of_operation,
+    period_start,
+    period_end,
+    days_of_operation,
     clients_registered / nullif(total_wte, 0) as clients_per_wte,
     clients_with_php / nullif(clients_registered, 0) as php_to_client_ratio,
     clients_with_php / nullif(total_wte, 0) as phps_per_wte,
@@ -20,6 +23,14 @@
     12.0 * clients_with_php / months_of_operation as projected_phps_12_months,
     12.0 * clients_registered / months_of_operation / nullif(total_wte, 0)
         as projected_clients_per_wte_12_months,
+    -- twelve months (365 days) at the rate of the days so far, with the exact Poisson
+    -- interval of the count scaled the same way
+    365.0 * clients_registered / days_of_operation as projected_clients_12_months_by_days,
+    365.0 * clients_registered_lower_limit / days_of_operation
+        as projected_clients_12_months_by_days_lower,
+    365.0 * clients_registered_upper_limit / days_of_operation
+        as projected_clients_12_months_by_days_upper,
+    projection_interval_level,
     year_one_client_target,
     year_one_client_target / nullif(total_wte, 0) as target_clients_per_wte,
     clients_in_target_wards,

@@ -48,7 +48,13 @@ HEADER = (
 BUILT_IN_MODELS = ("int_clients_categorised", "int_measure_members_categorised")
 UNITS = ("client", "goal")
 CATEGORIES_FROM = ("seed", "data", "months")
-OTHER_BI_MARTS = ("measure_breakdown", "service_summary", "london_comparison", "data_capture")
+OTHER_BI_MARTS = (
+    "measure_breakdown",
+    "service_summary",
+    "london_comparison",
+    "data_capture",
+    "indicator_metadata",
+)
 
 VIEWS = Path("models/marts/measures")
 MACRO = Path("macros/generated/measure_catalogue.sql")
@@ -90,8 +96,25 @@ MEASURE_COLUMNS = {
     ),
     "comparison": (
         "`higher` where ci_lower is above the benchmark, `lower` where ci_upper is below it, "
-        "otherwise `similar`; null where there is no benchmark or no interval."
+        "otherwise `similar`; null where there is no benchmark or no interval, where the "
+        "category is not comparable and where the benchmark is doubtful."
     ),
+    "interval_n": "The count the intervals are computed from (n, or an effective count).",
+    "interval_denominator": "The denominator the intervals are computed from.",
+    "ci_lower_998": "Lower limit of the 99.8% Wilson score interval; null where percent is.",
+    "ci_upper_998": "Upper limit of the 99.8% Wilson score interval; null where percent is.",
+    "comparison_998": "As comparison, at 99.8%.",
+    "comparison_verdict": (
+        "The 95% comparison as `better` or `worse` where the category's polarity is known, "
+        "else `higher` or `lower`; `similar`; null where comparison is."
+    ),
+    "comparison_verdict_998": "The 99.8% comparison in the same words.",
+    "is_comparable": (
+        "False where the category records missing, refused or unknown data: never compared."
+    ),
+    "polarity": "`higher is better`, `lower is better` or `neither`.",
+    "benchmark_area": "The area of the benchmark (`England` or the borough).",
+    "is_benchmark_doubtful": "True where the printed benchmark cannot be right: not compared.",
 }
 MEMBER_COLUMNS = {
     "service_code": "Service of the export.",
@@ -118,6 +141,7 @@ class Measure:
     categories_from: str
     notes: str
     excluded: list[str]
+    not_compared: list[str]
     has_own_table: bool
 
     @property
@@ -150,6 +174,11 @@ def read_catalogue(project: Path) -> list[Measure]:
                 for category in categories
                 if category["measure_id"] == measure_id
                 and category["excluded_from_denominator"] == "true"
+            ],
+            not_compared=[
+                category["category"]
+                for category in categories
+                if category["measure_id"] == measure_id and category["is_comparable"] == "false"
             ],
             has_own_table=(project / "models" / "marts" / f"{measure_id}.sql").exists(),
         )
@@ -249,12 +278,17 @@ def describe(measure: Measure) -> str:
     benchmark = (
         f"Benchmark: {measure.benchmark_name}." if measure.benchmark_name else "No benchmark."
     )
+    if measure.benchmark_name and measure.not_compared:
+        benchmark += (
+            f" Not compared (missing, refused or unknown data): {quoted(measure.not_compared)}."
+        )
     parts = [
         f"One row per service, extract and category of {measure.title} (measure "
         f"`{measure.measure_id}`, report table {measure.report_table}), counting "
         f"{measure.unit}s; population: {measure.population}.",
         measure.notes,
-        "Each row has the count, the percent with its 95% interval and the benchmark comparison.",
+        "Each row has the count, the percent with its 95% and 99.8% intervals and the "
+        "benchmark comparison at both levels.",
         excluded,
         benchmark,
         f"The rows of measure_breakdown where measure_id is `{measure.measure_id}`, for "
@@ -304,7 +338,8 @@ def exposure_yaml(measures: list[Measure]) -> str:
         "Analysts point BI tools at the published warehouse, read-only (SQLAlchemy with "
         "duckdb-engine, or the DuckDB CLI), and chart the marts: one table per measure, "
         "measure_breakdown with every measure, the service summary, the London comparison "
-        "and data capture."
+        "and data capture; indicator_metadata says how to read each measure (definition, "
+        "benchmark, interval method, polarity, caveats)."
     )
     lines = [
         comment(HEADER),

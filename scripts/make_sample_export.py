@@ -116,6 +116,12 @@ ETHNICITY = {
     "Not Stated": 1,
 }
 DISABILITY = {"": 49, "Disabled": 20, "Not disabled": 47}
+# The designed joint relations (relate()): a client with a diet or exercise goal is ranked
+# JOINT_GOAL_WEIGHT ahead (on a random lean of 0 to 1) for the highest BMIs; a client's age
+# over JOINT_AGE_SPAN years adds to the same lean for being disabled (unknown age: 45).
+JOINT_GOAL_WEIGHT = 0.5
+JOINT_AGE_SPAN = 60
+JOINT_UNKNOWN_AGE = 45
 HOW_HEARD = {
     "At work": 1,
     "By being referred": 13,
@@ -830,6 +836,48 @@ def vary_postcodes(clients: list[dict], rng: random.Random) -> None:
         client["postcode"] = postcode.replace(" ", "") if variant.endswith("no_space") else postcode
 
 
+def relate(clients: list[dict], goals: list[dict]) -> None:
+    """The designed joint relations (docs/sample.md): obese clients more often set diet and
+    exercise goals, older clients are more often disabled.
+
+    Both only reorder values among the same clients: the BMIs among the clients measured,
+    Disabled and Not disabled among the clients with disability recorded. Every count of
+    every table stays as it was, and so does every other column. A random draw of its own
+    (not the generator's) softens each relation, so that it is a tendency, not a sort.
+    """
+    rng = random.Random(f"{SEED}-joint")
+    diet_or_exercise = {
+        goal["client_id"] for goal in goals if goal_type(goal["goal"]) in ("Diet", "Exercise")
+    }
+    measured = [client for client in clients if client["bmi"]]
+    lean = {client["client_id"]: rng.random() for client in measured}
+    measured.sort(
+        key=lambda client: (
+            -(
+                JOINT_GOAL_WEIGHT * (client["client_id"] in diet_or_exercise)
+                + lean[client["client_id"]]
+            )
+        )
+    )
+    bmis = sorted((client["bmi"] for client in measured), key=Decimal, reverse=True)
+    for client, bmi in zip(measured, bmis, strict=True):
+        client["bmi"] = bmi
+
+    recorded = [client for client in clients if client["disability"]]
+    lean = {client["client_id"]: rng.random() for client in recorded}
+
+    def age(client: dict) -> float:
+        born = client["date_of_birth"]
+        if not isinstance(born, date):
+            return JOINT_UNKNOWN_AGE
+        return (client["registration_date"] - born).days / 365.25
+
+    recorded.sort(key=lambda client: -(age(client) / JOINT_AGE_SPAN + lean[client["client_id"]]))
+    statuses = sorted((client["disability"] for client in recorded), key=lambda s: s != "Disabled")
+    for client, status in zip(recorded, statuses, strict=True):
+        client["disability"] = status
+
+
 def write_csv(path: Path, columns: tuple[str, ...], rows: list[list[str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)  # RFC 4180: CRLF line ends, quotes only where needed
@@ -843,6 +891,7 @@ def write_export(out_dir: Path) -> None:
     goals = build_goals(clients, rng)
     scores = build_scores(clients, goals, rng)
     vary_postcodes(clients, rng)
+    relate(clients, goals)
     records = {
         "clients.csv": sorted(clients, key=lambda client: client["client_id"]),
         "goals.csv": sorted(goals, key=lambda goal: goal["goal_id"]),

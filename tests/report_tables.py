@@ -103,3 +103,103 @@ def read_london_table(report: Path) -> dict[str, list[str]]:
     lines = section_7_1(report)
     start = next(i for i, line in enumerate(lines) if line.startswith("\tTotal Clients"))
     return {group[0]: group[1:] for group in _cell_groups(lines[start:]) if len(group) == 5}
+
+
+# The report's headline figures (sections 1, 7.1 and 8), each read from the sentence that
+# states it: figure names -> (pattern, the pattern's groups in order). A figure the text
+# does not state is not here; the tests say where they compute one instead.
+HEADLINE_SENTENCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "clients": (
+        r"(\d+) clients have been seen by the service since its launch in March 2010, "
+        r"(\d+) women and (\d+) men",
+        ("clients_registered", "women", "men"),
+    ),
+    "eligibility": (
+        r"Of the \d+ clients registered with the service, (\d+) \(([\d.]+)%\) were eligible",
+        ("eligible_clients", "eligible_percent"),
+    ),
+    "php": (
+        r"Of the \d+ clients seen, (\d+) clients \(([\d.]+)%\) were set one or more",
+        ("clients_with_php", "php_percent"),
+    ),
+    "goals": (r"In total, (\d+) PHP goals have been set", ("goals_set",)),
+    "outcomes": (
+        r"The results of the remaining (\d+) PHP goals where an outcome has been recorded",
+        ("goals_with_outcome",),
+    ),
+    "months": (r"Kensington and\s+Chelsea\s*\n\((\d+) months\)", ("months_of_operation",)),
+    "projection": (
+        r"it will have seen (\d+) clients and conducted (\d+) PHPs in its first (\d+) months\. "
+        r"This would give a favourable average number of clients seen per WTE of (\d+)",
+        (
+            "projected_clients_12_months",
+            "projected_phps_12_months",
+            "projection_months",
+            "projected_clients_per_wte_12_months",
+        ),
+    ),
+    "target": (
+        r"target of registering (\d+) clients within the first year",
+        ("year_one_client_target",),
+    ),
+    "target_per_wte": (
+        r"is required to register (\d+) clients in the first year",
+        ("target_clients_per_wte",),
+    ),
+    "target_ward_target": (
+        r"with (\d+)% of these clients to be living in wards",
+        ("target_ward_percent_target",),
+    ),
+    "target_wards": (
+        r"A total of ([\d.]+)% \((\d+)/(\d+)\) clients come from these wards",
+        ("target_ward_percent_of_all", "clients_in_target_wards", "clients_with_ward_recorded"),
+    ),
+    "deprived": (
+        r"([\d.]+)% \((\d+)/\d+\) of clients come from the top 2 most deprived quintiles",
+        ("most_deprived_two_quintiles_percent", "clients_in_two_most_deprived_quintiles"),
+    ),
+    "achieved": (
+        r"([\d.]+)% \((\d+)/\d+\) of the PHP goals have been achieved or part achieved",
+        ("goals_achieved_or_part_percent", "goals_achieved_or_part"),
+    ),
+}
+
+# The Kensington and Chelsea column of table 7.1.18, by the service_summary column it shows.
+LONDON_TABLE_FIGURES = {
+    "Total HTs/THTs": "health_trainers_in_post",
+    "Total WTE HTs/THTs": "total_wte",
+    "Average Number of Clients seen per WTE": "clients_per_wte",
+    "PHP to client ratio": "php_to_client_ratio",
+    "No of PHPs per WTE": "phps_per_wte",
+}
+
+
+@dataclass
+class Headline:
+    """A figure as the report prints it: the printed text and its number of decimals."""
+
+    text: str
+
+    @property
+    def value(self) -> float:
+        return float(self.text)
+
+    @property
+    def decimals(self) -> int:
+        return len(self.text.split(".")[1]) if "." in self.text else 0
+
+
+def read_headlines(report: Path) -> dict[str, Headline]:
+    """The headline figures the report's text states, by service_summary column name
+    (and a few names of their own: eligible_percent, php_percent, projection_months)."""
+    text = report.read_text(encoding="utf-8")
+    headlines: dict[str, Headline] = {}
+    for name, (pattern, columns) in HEADLINE_SENTENCES.items():
+        found = re.findall(pattern, text)
+        assert len(found) == 1, f"{name}: {len(found)} sentences match {pattern!r}"
+        groups = found[0] if isinstance(found[0], tuple) else (found[0],)
+        headlines.update(zip(columns, map(Headline, groups), strict=True))
+    london = read_london_table(report)
+    for figure, column in LONDON_TABLE_FIGURES.items():
+        headlines[column] = Headline(london[figure][0])
+    return headlines

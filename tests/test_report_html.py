@@ -402,7 +402,8 @@ def test_report_names_service_extract_and_when_it_was_made(report_page: str) -> 
     assert "Kensington and Chelsea Health Trainer Service" in text
     # service and extract identify the export (the folder it was read from is not shown)
     assert re.search(
-        r"Extract date 31 August 2010 Period 12 March 2010 to 31 August 2010 \(6 months\) "
+        r"Extract date 31 August 2010 Period 12 March 2010 to 31 August 2010 "
+        r"\(6 calendar months, 173 days\) "
         r"Report made \d{1,2} \w+ \d{4} at \d\d:\d\d",
         text,
     )
@@ -416,7 +417,9 @@ def test_headline_figures_and_targets_come_first(report_page: str) -> None:
     headline = text[start : text.index("2 The measures, beside", start)]
     for expected in (
         "Clients registered 116 in 6 months. At this rate 232 in the first 12 months, "
-        "against a year-one target of 500.",
+        "against a year-one target of 500. By days of operation (173 days): 245 "
+        "(95% exact Poisson interval 202 to 294).",
+        "All figures: 12 March 2010 to 31 August 2010",
         "Projected 46% of the target",
         "Clients per WTE health trainer 21.5",
         "Projected 43.0 in 12 months; the year-one target asks for 92.6.",
@@ -424,7 +427,8 @@ def test_headline_figures_and_targets_come_first(report_page: str) -> None:
         "London services: 0.35.",
         "Clients from target wards 63.8% of all clients (74 of 116); 64.9% of clients with a "
         "ward recorded (74 of 114). Target: 75%.",
-        "10.1 points short",
+        # the target counts all clients (75 - 63.8), not those with a ward recorded
+        "11.2 points short",
         "Clients from the two most deprived quintiles 84.5% 98 of 116 clients. England: 67.2%.",
         "Goals achieved or part achieved 90.7% 107 of 118 goals with an outcome",
     ):
@@ -485,7 +489,11 @@ def test_comparisons_in_plain_words(report_page: str) -> None:
         ethnicity
     )
     outcome = text[text.index("Table 7.1.13") : text.index("Table 7.1.14")]
-    assert "Significantly higher than England: Achieved (71.2% against 52.6%)." in outcome
+    # goals achieved have a direction (higher is better): better, and also at 99.8%
+    assert (
+        "Significantly higher than England: Achieved (71.2% against 52.6%, better, also at "
+        "99.8%)." in outcome
+    )
     gender = text[text.index("Table 7.1.1 ") : text.index("Table 7.1.2")]
     assert "Most common: Female, 73.3% (85 of 116 clients)." in gender
     assert "No benchmark." in gender
@@ -588,11 +596,14 @@ def test_capture_trend_across_extracts(sample_warehouse: Path, tmp_path: Path) -
 
 def test_london_comparison(report_page: str) -> None:
     section = text_of(report_page[report_page.index('id="london"') :])
-    assert "Kensington and Chelsea (6 months)" in section
-    assert "Total Clients 116 8,408 281 54" in section
-    assert "Average Number of Clients seen per WTE 21.5 118.8 16.8 15.0" in section
-    assert "PHP to client ratio 0.85 0.35 0.16 0.11" in section
-    assert "April 2009 to March 2010" in section
+    assert "Kensington and Chelsea (6 months) 12 March 2010 to 31 August 2010" in section
+    assert "Kensington and Chelsea, annualised 12 months at the rate so far" in section
+    assert "London services April 2009 to March 2010" in section
+    # the service's value, then annualised (counts over the period only), then London's
+    assert "Total Clients 116 232 8,408 281 54" in section
+    assert "Total HTs/THTs 6 6 196 34 6" in section
+    assert "Average Number of Clients seen per WTE 21.5 43.0 118.8 16.8 15.0" in section
+    assert "PHP to client ratio 0.85 0.85 0.35 0.16 0.11" in section
 
 
 def test_report_is_self_contained(report_page: str) -> None:
@@ -613,7 +624,7 @@ def test_unknown_service_or_extract_is_an_error(sample_warehouse: Path, tmp_path
 def test_headline_verdicts_follow_the_targets(sample_warehouse: Path, tmp_path: Path) -> None:
     """The cards' verdicts are the report models', from the targets in the marts: with a
     year-one target of 200 clients (232 projected; 37.0 per WTE, 43.0 projected) and a
-    target-ward target of 60% (64.9% of clients with a ward recorded), the three cards with
+    target-ward target of 60% (63.8% of all clients), the three cards with
     a target say it is met."""
     warehouse = tmp_path / "dcrs.duckdb"
     shutil.copyfile(sample_warehouse, warehouse)
@@ -625,7 +636,8 @@ def test_headline_verdicts_follow_the_targets(sample_warehouse: Path, tmp_path: 
     page = write_report(warehouse, tmp_path / "report.html").read_text(encoding="utf-8")
     text = text_of(page)
     headline = text[text.index("1 Headline figures") : text.index("2 The measures, beside")]
-    assert "against a year-one target of 200. On course for the target" in headline
+    assert "against a year-one target of 200. By days of operation" in headline
+    assert "interval 202 to 294). On course for the target" in headline
     assert "the year-one target asks for 37.0. On course for the target" in headline
     assert "Target: 60%. Target met" in headline
     assert "short" not in headline and "of the target" not in headline
@@ -758,9 +770,10 @@ def test_published_variant(published_warehouse: Path, tmp_path: Path) -> None:
     # complementary suppression (docs/disclosure.md): signposting "Not required", 38
     assert "A few larger counts are suppressed too" in text
     assert "Exact counts" not in text
-    # the date of the first registration is one client's: not published
-    assert "Period 6 months to 31 August 2010" in text
-    assert "12 March 2010" not in text
+    # the period's start is the service's start date, published (docs/decisions.md)
+    assert "Period 12 March 2010 to 31 August 2010 (6 calendar months, 173 days)" in text
+    # the projection by days and its interval come from the published count (115)
+    assert "By days of operation (173 days): 243 (95% exact Poisson interval 200 to 291)" in text
     assert len(parse(page).charts) == MEASURE_COUNT
     assert_self_contained(page)
     # 4 clients declined to give their age: suppressed, with no percent or interval;

@@ -1,4 +1,5 @@
-"""The Wilson interval and benchmark comparison macros, compiled by dbt and run in DuckDB."""
+"""The Wilson interval and benchmark comparison macros, compiled by dbt and run in DuckDB.
+z is the 95% level's, from seeds/confidence_levels.csv (the macros take it as a column)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from conftest import SHARED, run_dbt
 pytestmark = pytest.mark.fast
 
 REFERENCE = SHARED / "reference" / "wilson-phe-indicator-methods.csv"
+CONFIDENCE_LEVELS = Path(__file__).resolve().parents[1] / "seeds" / "confidence_levels.csv"
+
+
+def z_95() -> float:
+    with CONFIDENCE_LEVELS.open() as handle:
+        levels = {row["confidence_level_id"]: row for row in csv.DictReader(handle)}
+    return float(levels["ci_95"]["two_sided_z"])
 
 
 def compile_sql(sql: str, tmp_path: Path) -> str:
@@ -25,10 +33,10 @@ def compile_sql(sql: str, tmp_path: Path) -> str:
 def interval_sql(tmp_path_factory) -> str:
     return compile_sql(
         "select numerator, denominator, "
-        "{{ wilson_lower('numerator', 'denominator') }} as ci_lower, "
-        "{{ wilson_upper('numerator', 'denominator') }} as ci_upper, "
-        "{{ compare_with_benchmark(wilson_lower('numerator', 'denominator'), "
-        "wilson_upper('numerator', 'denominator'), 'benchmark') }} as comparison "
+        "{{ wilson_lower('numerator', 'denominator', 'z') }} as ci_lower, "
+        "{{ wilson_upper('numerator', 'denominator', 'z') }} as ci_upper, "
+        "{{ compare_with_benchmark(wilson_lower('numerator', 'denominator', 'z'), "
+        "wilson_upper('numerator', 'denominator', 'z'), 'benchmark') }} as comparison "
         "from cases",
         tmp_path_factory.mktemp("compile"),
     )
@@ -36,8 +44,13 @@ def interval_sql(tmp_path_factory) -> str:
 
 def evaluate(interval_sql: str, cases: list[tuple]) -> list[tuple]:
     with duckdb.connect() as con:
-        con.execute("create table cases (numerator bigint, denominator bigint, benchmark double)")
-        con.executemany("insert into cases values (?, ?, ?)", cases)
+        con.execute(
+            "create table cases (numerator bigint, denominator bigint, benchmark double, "
+            f"z double default {z_95()!r})"
+        )
+        con.executemany(
+            "insert into cases (numerator, denominator, benchmark) values (?, ?, ?)", cases
+        )
         return con.execute(interval_sql).fetchall()
 
 

@@ -1,6 +1,12 @@
 {#- Every reported measure in one table: each category of each measure, its count, the
     measure's denominator (its population less the excluded categories), the percent with
-    its 95% Wilson interval, and the benchmark with the comparison. -#}
+    its 95% and 99.8% Wilson intervals, and the benchmark of the service's area with the
+    comparison at both levels, in Fingertips' words where the category's polarity is
+    known. No comparison for a category that records missing or unknown data
+    (measure_categories.is_comparable) or against a doubtful benchmark. The intervals are
+    computed from interval_n and interval_denominator (the count and denominator here),
+    so that a measure can widen them (a design effect) in one place. The contract's 13
+    columns come first. -#}
 
 with
 
@@ -37,6 +43,18 @@ measures as (
 benchmarks as (
 
     select * from {{ ref('benchmarks') }}
+
+),
+
+benchmark_areas as (
+
+    select * from {{ ref('benchmark_areas') }}
+
+),
+
+confidence as (
+
+    {{ confidence_z_by_level() }}
 
 ),
 
@@ -175,41 +193,118 @@ with_denominators as (
 
 ),
 
+service_benchmarks as (
+
+    -- the benchmarks of the areas each service belongs to (England: every service)
+    select
+        manifest.service_code,
+        benchmarks.*
+    from benchmarks
+    inner join benchmark_areas on benchmarks.area = benchmark_areas.area
+    inner join manifest
+        on coalesce(benchmark_areas.service_code = manifest.service_code, true)
+
+),
+
+benchmarked as (
+
+    select
+        with_denominators.*,
+        measures.measure_order,
+        -- the categories found in the data (districts, wards, months) are answers
+        coalesce(measure_categories.is_comparable, true) as is_comparable,
+        coalesce(measure_categories.polarity, 'neither') as polarity,
+        service_benchmarks.benchmark_name,
+        service_benchmarks.area as benchmark_area,
+        service_benchmarks.benchmark_percent,
+        coalesce(service_benchmarks.is_doubtful, false) as is_benchmark_doubtful,
+        -- the count and denominator the intervals are computed from
+        with_denominators.n as interval_n,
+        with_denominators.denominator as interval_denominator
+    from with_denominators
+    inner join measures on with_denominators.measure_id = measures.measure_id
+    left join measure_categories
+        on
+            with_denominators.measure_id = measure_categories.measure_id
+            and with_denominators.category = measure_categories.category
+    left join service_benchmarks
+        on
+            with_denominators.service_code = service_benchmarks.service_code
+            and with_denominators.measure_id = service_benchmarks.measure_id
+            and with_denominators.category = service_benchmarks.category
+            and measures.benchmark_name = service_benchmarks.benchmark_name
+
+),
+
+intervals as (
+
+    select
+        benchmarked.*,
+        {{ wilson_lower('interval_n', 'interval_denominator', 'confidence.z_95') }}
+            as ci_lower,
+        {{ wilson_upper('interval_n', 'interval_denominator', 'confidence.z_95') }}
+            as ci_upper,
+        {{ wilson_lower('interval_n', 'interval_denominator', 'confidence.z_998') }}
+            as ci_lower_998,
+        {{ wilson_upper('interval_n', 'interval_denominator', 'confidence.z_998') }}
+            as ci_upper_998,
+        -- the benchmark a verdict may be drawn from
+        case
+            when benchmarked.is_comparable and not benchmarked.is_benchmark_doubtful
+                then benchmarked.benchmark_percent
+        end as compared_benchmark_percent
+    from benchmarked
+    cross join confidence
+
+),
+
+compared as (
+
+    select
+        *,
+        {{ compare_with_benchmark('ci_lower', 'ci_upper', 'compared_benchmark_percent') }}
+            as comparison,
+        {{ compare_with_benchmark('ci_lower_998', 'ci_upper_998', 'compared_benchmark_percent') }}
+            as comparison_998
+    from intervals
+
+),
+
 final as (
 
     select
-        with_denominators.service_code,
-        with_denominators.extract_date,
-        with_denominators.measure_id,
-        with_denominators.category,
-        with_denominators.category_order::integer as category_order,
-        with_denominators.n::integer as n,
-        with_denominators.denominator::integer as denominator,
+        service_code,
+        extract_date,
+        measure_id,
+        category,
+        category_order::integer as category_order,
+        n::integer as n,
+        denominator::integer as denominator,
         case
-            when with_denominators.denominator > 0
-                then 100.0 * with_denominators.n / with_denominators.denominator
+            when denominator > 0 then 100.0 * n / denominator
         end as percent,
-        {{ wilson_lower('with_denominators.n', 'with_denominators.denominator') }} as ci_lower,
-        {{ wilson_upper('with_denominators.n', 'with_denominators.denominator') }} as ci_upper,
-        benchmarks.benchmark_name,
-        benchmarks.benchmark_percent,
-        {{ compare_with_benchmark(
-            wilson_lower('with_denominators.n', 'with_denominators.denominator'),
-            wilson_upper('with_denominators.n', 'with_denominators.denominator'),
-            'benchmarks.benchmark_percent'
-        ) }} as comparison
-    from with_denominators
-    inner join measures on with_denominators.measure_id = measures.measure_id
-    left join benchmarks
-        on
-            with_denominators.measure_id = benchmarks.measure_id
-            and with_denominators.category = benchmarks.category
-            and measures.benchmark_name = benchmarks.benchmark_name
+        ci_lower,
+        ci_upper,
+        benchmark_name,
+        benchmark_percent,
+        comparison,
+        interval_n::double as interval_n,
+        interval_denominator::double as interval_denominator,
+        ci_lower_998,
+        ci_upper_998,
+        comparison_998,
+        {{ comparison_verdict('comparison', 'polarity') }} as comparison_verdict,
+        {{ comparison_verdict('comparison_998', 'polarity') }} as comparison_verdict_998,
+        is_comparable,
+        polarity,
+        benchmark_area,
+        is_benchmark_doubtful
+    from compared
     order by
-        with_denominators.service_code,
-        with_denominators.extract_date,
-        measures.measure_order,
-        with_denominators.category_order
+        service_code,
+        extract_date,
+        measure_order,
+        category_order
 
 )
 

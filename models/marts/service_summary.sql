@@ -39,6 +39,13 @@ targets as (
 
 ),
 
+client_count_limits as (
+
+    select * from {{ ref('client_count_intervals') }}
+    where {{ in_loaded_partition() }} and count_kind = 'exact'
+
+),
+
 client_figures as (
 
     select
@@ -112,6 +119,14 @@ combined as (
             date_trunc('month', client_figures.first_registration_date),
             date_trunc('month', manifest.extract_date)
         ) + 1 as months_of_operation,
+        -- the period the figures cover: first registration to extract date, both counted
+        client_figures.first_registration_date as period_start,
+        manifest.extract_date as period_end,
+        datediff('day', client_figures.first_registration_date, manifest.extract_date)
+        + 1 as days_of_operation,
+        client_count_limits.lower_limit as clients_registered_lower_limit,
+        client_count_limits.upper_limit as clients_registered_upper_limit,
+        client_count_limits.interval_level as projection_interval_level,
         targets.year_one_client_target,
         client_figures.clients_in_target_wards,
         client_figures.clients_with_ward_recorded,
@@ -122,6 +137,10 @@ combined as (
     left join goal_figures on manifest.service_code = goal_figures.service_code
     left join trainer_figures on manifest.service_code = trainer_figures.service_code
     left join targets on manifest.service_code = targets.service_code
+    left join client_count_limits
+        on
+            manifest.service_code = client_count_limits.service_code
+            and manifest.extract_date = client_count_limits.extract_date
 
 ),
 

@@ -1,7 +1,12 @@
 {#- marts.data_capture under disclosure control (macros/disclosure.sql): recorded and total
-    suppressed (1 to the threshold, or complementary) or rounded, the percent recomputed from them and
-    meets_threshold judged on that percent, so that the table agrees with itself. Near the
-    threshold it can differ from marts.data_capture, which judges the true percent. -#}
+    suppressed (1 to the threshold, or complementary: published_complementary_suppressions)
+    or rounded, and the percent recomputed from them.
+    meets_threshold is the true verdict, judged in the mart on the true percent (a
+    verdict from rounded counts can be wrong near the threshold), withheld (null) where
+    recorded or total is suppressed. -#}
+
+{%- set complementary_recorded = "(field, 'recorded') in (select * from complementary)" %}
+{%- set complementary_total = "(field, 'total') in (select * from complementary)" %}
 
 with
 
@@ -31,13 +36,12 @@ controlled as (
         field,
         field_order,
         population,
-        {{ disclosure_count(
-            'recorded', "(field, 'recorded') in (select * from complementary)"
-        ) }} as recorded,
-        {{ disclosure_count(
-            'total', "(field, 'total') in (select * from complementary)"
-        ) }} as total,
-        threshold_percent
+        {{ disclosure_count('recorded', complementary_recorded) }} as recorded,
+        {{ disclosure_count('total', complementary_total) }} as total,
+        {{ disclosure_is_suppressed('recorded', complementary_recorded) }}
+        or {{ disclosure_is_suppressed('total', complementary_total) }} as is_suppressed,
+        threshold_percent,
+        meets_threshold as true_meets_threshold
     from capture
 
 ),
@@ -54,12 +58,7 @@ final as (
         total,
         100.0 * recorded / nullif(total, 0) as percent,
         threshold_percent,
-        case
-            -- an empty population has nothing to capture
-            when total = 0 then true
-            when recorded is not null and total is not null
-                then 100.0 * recorded / total >= threshold_percent
-        end as meets_threshold
+        case when not is_suppressed then true_meets_threshold end as meets_threshold
     from controlled
     order by service_code, extract_date, field_order
 

@@ -1,10 +1,12 @@
 {#- marts.measure_breakdown under disclosure control (macros/disclosure.sql): the count and
     the denominator suppressed (1 to the threshold, or a complementary suppression:
-    published_complementary_suppressions) or rounded; the percent, its interval
-    and the comparison recomputed from the rounded count and denominator. measures.md lets
-    intervals on the true counts through, but a Wilson interval at full precision gives
-    its count and denominator back exactly (and so, by subtraction, some suppressed
-    counts), so the published interval is computed from the published counts. -#}
+    published_complementary_suppressions) or rounded; the percent and its
+    intervals recomputed from the rounded count and denominator (interval_basis says so).
+    measures.md lets intervals on the true counts through, but a Wilson interval at full
+    precision gives its count and denominator back exactly (and so, by subtraction, some
+    suppressed counts), so the published interval is computed from the published counts.
+    The comparisons are the true ones, decided in the mart on the true counts (a verdict
+    from rounded counts can be wrong), and withheld (null) where the count is suppressed. -#}
 
 with
 
@@ -37,6 +39,12 @@ breakdown_flagged as (
 
 ),
 
+confidence as (
+
+    {{ confidence_z_by_level() }}
+
+),
+
 controlled as (
 
     select
@@ -51,8 +59,23 @@ controlled as (
         {{ disclosure_count('denominator') }} as denominator,
         {{ disclosure_display('denominator') }} as denominator_display,
         benchmark_name,
-        benchmark_percent
+        benchmark_percent,
+        comparison as true_comparison,
+        comparison_998 as true_comparison_998,
+        comparison_verdict as true_comparison_verdict,
+        comparison_verdict_998 as true_comparison_verdict_998
     from breakdown_flagged
+
+),
+
+controlled_with_z as (
+
+    select
+        controlled.*,
+        confidence.z_95,
+        confidence.z_998
+    from controlled
+    cross join confidence
 
 ),
 
@@ -70,16 +93,20 @@ final as (
         denominator,
         denominator_display,
         case when denominator > 0 then 100.0 * n / denominator end as percent,
-        {{ wilson_lower('n', 'denominator') }} as ci_lower,
-        {{ wilson_upper('n', 'denominator') }} as ci_upper,
+        {{ wilson_lower('n', 'denominator', 'z_95') }} as ci_lower,
+        {{ wilson_upper('n', 'denominator', 'z_95') }} as ci_upper,
         benchmark_name,
         benchmark_percent,
-        {{ compare_with_benchmark(
-            wilson_lower('n', 'denominator'),
-            wilson_upper('n', 'denominator'),
-            'benchmark_percent'
-        ) }} as comparison
-    from controlled
+        case when not is_suppressed then true_comparison end as comparison,
+        {{ wilson_lower('n', 'denominator', 'z_998') }} as ci_lower_998,
+        {{ wilson_upper('n', 'denominator', 'z_998') }} as ci_upper_998,
+        case when not is_suppressed then true_comparison_998 end as comparison_998,
+        case when not is_suppressed then true_comparison_verdict end as comparison_verdict,
+        case
+            when not is_suppressed then true_comparison_verdict_998
+        end as comparison_verdict_998,
+        'controlled counts' as interval_basis
+    from controlled_with_z
     order by service_code, extract_date, measure_id, category_order
 
 )

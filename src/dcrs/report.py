@@ -5,14 +5,17 @@ Jinja2 templates in ``templates/`` and writes the page: inline CSS and inline SV
 no scripts, no fonts, images or style sheets from anywhere else, so it opens offline,
 prints on A4 and can be emailed as it is. It follows section 7.1 of the 2010 evaluation:
 the headline figures against the service's targets first, then every measure as a chart
-of the service beside its benchmark with the 95% confidence interval, a table and a
-plain-words comparison, then data capture with its trend and the London comparison.
+of the service beside its benchmark with the 95% confidence interval, its definition and
+caveats, a table with the comparison at 95% and 99.8% (better / worse only where the
+category's polarity is known, else higher / lower), then data capture with its trend and
+the London comparison.
 
 Every figure and verdict on the page comes from the report models (``models/marts/report``
 and ``models/published/report``, built by ``macros/report.sql``); this module computes
 none. ``published=True`` reads the ``published`` schema instead of ``marts``: its report
 models are built from the disclosure-controlled tables alone (1 to 7 suppressed and shown
-as ``*``, other counts rounded to the nearest 5), and the page says so.
+as ``*``, other counts rounded to the nearest 5; the verdicts there were decided on the
+true counts and are withheld where a count is suppressed), and the page says so.
 """
 
 from __future__ import annotations

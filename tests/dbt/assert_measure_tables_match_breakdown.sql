@@ -6,7 +6,21 @@ with
 
 breakdown as (
 
-    select * from {{ ref('measure_breakdown') }}
+    select
+        service_code,
+        extract_date,
+        measure_id,
+        category,
+        category_order,
+        n,
+        denominator,
+        percent,
+        ci_lower,
+        ci_upper,
+        benchmark_name,
+        benchmark_percent,
+        comparison
+    from {{ ref('measure_breakdown') }}
 
 ),
 

@@ -1,1 +1,1 @@
-{{ report_measures(ref('report_measure_categories')) }}
+{{ report_measures(ref('report_measure_categories'), ref('indicator_metadata')) }}

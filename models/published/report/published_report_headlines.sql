@@ -1,1 +1,5 @@
-{{ report_headlines(ref('published_service_summary'), ref('published_london_comparison')) }}
+{{ report_headlines(
+    ref('published_service_summary'),
+    ref('published_london_comparison'),
+    published=true,
+) }}

@@ -1,1 +1,4 @@
-{{ report_measures(ref('published_report_measure_categories')) }}
+{{ report_measures(
+    ref('published_report_measure_categories'),
+    ref('published_indicator_metadata'),
+) }}
