@@ -51,7 +51,13 @@ SUMMARY_COUNTS = (
 )
 # the published tables the attacker reads; any other table of the schema (report views,
 # the suppression log, metadata) holds no count of its own
-PUBLISHED_TABLES = ("measure_breakdown", "service_summary", "data_capture", "london_comparison")
+PUBLISHED_TABLES = (
+    "measure_breakdown",
+    "service_summary",
+    "data_capture",
+    "london_comparison",
+    "wellbeing_outcomes",  # read when it exists (issue 16, outcomes)
+)
 # published.wellbeing_outcomes' counts, one row per instrument (when the table exists)
 WELLBEING_COUNTS = ("clients_with_baseline", "clients_with_follow_up", "clients_paired", "improved")
 # the London comparison's counts, and the service_summary count each repeats
