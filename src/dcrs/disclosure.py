@@ -252,13 +252,14 @@ class Catalogue:
 
 @dataclass
 class Identity:
-    """sum(coefficient x count) == 0 (or >= 0), between the cells (and free variables) of
-    one service."""
+    """sum(coefficient x count) + constant == 0 (or >= 0), between the cells (and free
+    variables) of one service."""
 
     terms: dict[Key, int]
     sense: str  # '==' or '>='
     label: str
     totals: frozenset[Key] = field(default_factory=frozenset)
+    constant: float = 0
 
 
 def extract_identities(cells: pd.DataFrame, catalogue: Catalogue) -> list[Identity]:
@@ -518,8 +519,8 @@ def _program(
             rows.append(number)
             cols.append(index[key])
             data.append(coefficient)
-        lower_rhs.append(0.0)
-        upper_rhs.append(0.0 if identity.sense == "==" else np.inf)
+        lower_rhs.append(-identity.constant)
+        upper_rhs.append(-identity.constant if identity.sense == "==" else np.inf)
     matrix = coo_array((data, (rows, cols)), shape=(len(identities), len(index))).tocsr()
     return index, Bounds(low, high), LinearConstraint(matrix, lower_rhs, upper_rhs)
 
@@ -606,7 +607,7 @@ def check_identities(cells: pd.DataFrame, identities: list[Identity]) -> list[st
     ordered = sorted(identities, key=lambda identity: identity.label.endswith("population"))
     for identity in sorted(ordered, key=lambda i: not any(k[2] == "free" for k in i.terms)):
         unknown = [k for k in identity.terms if k[2] == "free" and k not in free]
-        known = sum(
+        known = identity.constant + sum(
             coefficient * (free[key] if key[2] == "free" and key in free else values[key])
             for key, coefficient in identity.terms.items()
             if key not in unknown
@@ -764,6 +765,27 @@ def published_complementary(con: duckdb.DuckDBPyConnection) -> set[Key]:
     return found
 
 
+def verdict_identities(con: duckdb.DuckDBPyConnection, schema: str = "published") -> list:
+    """Data capture's verdict, where shown, decided on the true counts: recorded is at
+    least threshold% of total, or below it (100 x recorded < threshold x total)."""
+    found = []
+    for service, extract, name, threshold, meets in con.execute(
+        "select service_code, extract_date::varchar, field, threshold_percent, "
+        f"meets_threshold from {schema}.data_capture where meets_threshold is not null"
+    ).fetchall():
+        recorded = (service, extract, "data_capture", name, "recorded")
+        total = (service, extract, "data_capture", name, "total")
+        if meets:
+            found.append(Identity({recorded: 100, total: -threshold}, ">=", f"{name} meets"))
+        else:
+            # strictly below: the smallest step of 100 x recorded - threshold x total
+            # is at least 1e-6 for thresholds of up to six decimals
+            found.append(
+                Identity({recorded: -100, total: threshold}, ">=", f"{name} below", constant=-1e-6)
+            )
+    return found
+
+
 def attack_warehouse(warehouse: Path) -> tuple[Attack, list[Attack]]:
     """The attack on every service of a published warehouse: (all, one per service)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -771,9 +793,11 @@ def attack_warehouse(warehouse: Path) -> tuple[Attack, list[Attack]]:
         catalogue = Catalogue.read(con)
         complementary = published_complementary(con)
         cells = read_cells(con)
+        verdicts = verdict_identities(con)
     attacks = []
-    for _, group in cells.groupby("service_code"):
+    for service, group in cells.groupby("service_code"):
         identities = extract_identities(group, catalogue)
+        identities += [each for each in verdicts if next(iter(each.terms))[0] == service]
         attacks.append(attack(group, identities, rule, complementary))
     merged = Attack({}, set(), rule)
     for each in attacks:
