@@ -35,17 +35,29 @@
     {{ return({'suppress_max': suppress_max | int, 'base': base | int}) }}
 {%- endmacro %}
 
-{#- True when the count is suppressed (1 to the threshold); false for 0, null for null. -#}
-{% macro disclosure_is_suppressed(count) -%}
+{#- Every macro below takes an optional `complementary`: a boolean SQL expression, true for
+    a cell chosen as a complementary suppression (published_complementary_suppressions),
+    which is suppressed whatever its count. -#}
+
+{#- True when the count is suppressed (1 to the threshold, or complementary); false for 0,
+    null for null. -#}
+{% macro disclosure_is_suppressed(count, complementary=none) -%}
     {%- set settings = disclosure_settings() -%}
-    coalesce({{ count }} between 1 and {{ settings.suppress_max }}, false)
+    coalesce(
+        {{ count }} between 1 and {{ settings.suppress_max }}
+        {%- if complementary %} or ({{ complementary }}){% endif %},
+        false
+    )
 {%- endmacro %}
 
 {#- The count as published: 0, null when suppressed, else rounded to the nearest base,
     halves up, in integer arithmetic (floor((2 x count + base) / (2 x base)) x base). -#}
-{% macro disclosure_count(count) -%}
+{% macro disclosure_count(count, complementary=none) -%}
     {%- set settings = disclosure_settings() -%}
     case
+        {% if complementary -%}
+            when {{ complementary }} then null
+        {% endif -%}
         when {{ count }} = 0 then 0
         when {{ count }} > {{ settings.suppress_max }}
             then ((({{ count }}) * 2 + {{ settings.base }}) // {{ settings.base * 2 }})
@@ -54,9 +66,9 @@
 {%- endmacro %}
 
 {#- The count as shown: '0', '*' when suppressed, else the rounded count; null for null. -#}
-{% macro disclosure_display(count) -%}
+{% macro disclosure_display(count, complementary=none) -%}
     case
-        when {{ disclosure_is_suppressed(count) }} then '*'
+        when {{ disclosure_is_suppressed(count, complementary) }} then '*'
         else ({{ disclosure_count(count) }})::varchar
     end
 {%- endmacro %}
@@ -65,6 +77,12 @@
 {% macro disclosure_rule_suppressed() -%}
     {%- set settings = disclosure_settings() -%}
     'count 1 to {{ settings.suppress_max }} suppressed'
+{%- endmacro %}
+
+{#- Must start with 'complementary': dcrs.disclosure reads the log by it. -#}
+{% macro disclosure_rule_complementary() -%}
+    {%- set settings = disclosure_settings() -%}
+    'complementary suppression: suppressed so that no count of 1 to {{ settings.suppress_max }} can be worked out'
 {%- endmacro %}
 
 {% macro disclosure_rule_rounded() -%}

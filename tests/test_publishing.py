@@ -82,6 +82,7 @@ COUNT_CELLS = [
     ],
 ]
 LONDON_COUNTS = ("total_clients", "total_phps")
+COMPLEMENTARY = "complementary suppression: suppressed so that no count of 1 to 7 can be worked out"
 
 FORBIDDEN_COLUMN = re.compile(
     r"(birth|\bdob\b|^postcode$|full_postcode|postcode_full|^client_id$|^goal_id$)", re.I
@@ -185,11 +186,21 @@ def test_each_count_follows_the_rule(sample_warehouse):
     truth = true_counts(sample_warehouse)
     cells = published_counts(sample_warehouse)
     assert {(table, key, column) for table, key, column, _ in cells} == set(truth)
+    # besides the rule, the complementary suppressions (docs/disclosure.md): on the sample,
+    # one, which keeps the four suppressed signposting destinations from being worked out
+    complementary = set(
+        fetch(
+            sample_warehouse,
+            "select table_name, row_key, column_name from published.suppression_log "
+            "where rule_applied like 'complementary%'",
+        )
+    )
+    assert complementary == {("measure_breakdown", "signposting / Not required", "n")}
     for table, key, column, value in cells:
         count = truth[(table, key, column)]
         if count == 0:
             expected = 0
-        elif count <= SUPPRESS_MAX:
+        elif count <= SUPPRESS_MAX or (table, key, column) in complementary:
             expected = None
         else:
             expected = round_half_up(count)
@@ -357,6 +368,8 @@ def test_suppressed_and_rounded_cells_are_logged(sample_warehouse):
     assert {(row[3], row[4]) for row in log} == {
         ("suppressed", "count 1 to 7 suppressed"),
         ("rounded", "rounded to nearest 5"),
+        # docs/disclosure.md
+        ("suppressed", COMPLEMENTARY),
     }
 
 
@@ -374,9 +387,12 @@ def test_suppression_log_does_not_disclose_the_true_count(sample_warehouse):
     suppressed = [row for row in rows if "suppressed" in row]
     assert suppressed
     for row in suppressed:
-        table, _, _, key, column, _, _ = row
+        table, _, _, key, column, _, rule = row
         count = truth[(table, key, column)]
-        assert 1 <= count <= SUPPRESS_MAX
+        if rule == COMPLEMENTARY:
+            assert count > SUPPRESS_MAX
+        else:
+            assert 1 <= count <= SUPPRESS_MAX
         assert str(count) not in {str(value) for value in row}, row
     # and the log holds nothing beyond the published tables: it is a function of them
     # (test_suppressed_and_rounded_cells_are_logged), with a rule text that depends only
@@ -467,9 +483,18 @@ def test_changing_the_vars_changes_the_output(sample_warehouse, strict_vars_run)
     assert rows["Female"][4] == pytest.approx(75.0)
     assert rows["Male"][:4] == (30, "30", False, 120)
     truth = true_counts(warehouse)
+    complementary = set(
+        fetch(
+            warehouse,
+            "select table_name, row_key, column_name from published.suppression_log "
+            "where rule_applied like 'complementary%'",
+        )
+    )
     for table, key, column, value in published_counts(warehouse):
         count = truth[(table, key, column)]
-        if 1 <= count <= 10:
+        if (table, key, column) in complementary:
+            assert value is None and count > 10
+        elif 1 <= count <= 10:
             assert value is None, (table, key, column, count)
         elif count > 10:
             assert value == round_half_up(count, 10), (table, key, column, count)
@@ -480,7 +505,9 @@ def test_changing_the_vars_changes_the_output(sample_warehouse, strict_vars_run)
     default = {cell[:3]: cell[3] for cell in published_counts(sample_warehouse)}
     strict = {cell[:3]: cell[3] for cell in published_counts(warehouse)}
     assert all(default[cell] == 10 and strict[cell] is None for cell in newly)
-    assert {(row[3], row[4]) for row in suppression_log(warehouse)} == {
+    assert {(row[3], row[4]) for row in suppression_log(warehouse)} - {
+        ("suppressed", COMPLEMENTARY.replace("1 to 7", "1 to 10"))
+    } == {
         ("suppressed", "count 1 to 10 suppressed"),
         ("rounded", "rounded to nearest 10"),
     }
@@ -518,7 +545,8 @@ def test_published_models_are_built_only_from_marts(strict_vars_run):
         and node["original_file_path"].startswith("models/published/")
         and not node["original_file_path"].startswith("models/published/report/")
     ]
-    assert len(published) == 9
+    # with published_complementary_suppressions (docs/disclosure.md) and wellbeing_outcomes
+    assert len(published) == 10
     # the one staged model allowed: the manifest of the export being loaded (service code,
     # name and extract date), which picks the partition a run builds; it holds no records
     partition_key = "model.dcrs.stg_dcrs__manifests"

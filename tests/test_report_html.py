@@ -767,6 +767,8 @@ def test_published_variant(published_warehouse: Path, tmp_path: Path) -> None:
     text = text_of(page)
     assert "Published version: disclosure controlled." in text
     assert "Counts of 1 to 7 are suppressed and shown as *" in text
+    # complementary suppression (docs/disclosure.md): signposting "Not required", 38
+    assert "A few larger counts are suppressed too" in text
     assert "Exact counts" not in text
     # the period's start is the service's start date, published (docs/decisions.md)
     assert "Period 12 March 2010 to 31 August 2010 (6 calendar months, 173 days)" in text

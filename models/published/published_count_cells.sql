@@ -218,7 +218,7 @@ wellbeing_cells as (
 
 ),
 
-final as (
+all_cells as (
 
     select * from breakdown_cells
     union all
@@ -229,6 +229,29 @@ final as (
     select * from london_cells
     union all
     select * from wellbeing_cells
+
+),
+
+complementary as (
+
+    select * from {{ ref('published_complementary_suppressions') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+final as (
+
+    select
+        all_cells.*,
+        complementary.row_key is not null as is_complementary
+    from all_cells
+    left join complementary
+        on
+            all_cells.table_name = complementary.table_name
+            and all_cells.service_code = complementary.service_code
+            and all_cells.extract_date = complementary.extract_date
+            and all_cells.row_key = complementary.row_key
+            and all_cells.column_name = complementary.column_name
 
 )
 

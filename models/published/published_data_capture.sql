@@ -1,8 +1,12 @@
 {#- marts.data_capture under disclosure control (macros/disclosure.sql): recorded and total
-    suppressed (1 to the threshold) or rounded, and the percent recomputed from them.
+    suppressed (1 to the threshold, or complementary: published_complementary_suppressions)
+    or rounded, and the percent recomputed from them.
     meets_threshold is the true verdict, judged in the mart on the true percent (a
     verdict from rounded counts can be wrong near the threshold), withheld (null) where
     recorded or total is suppressed. -#}
+
+{%- set complementary_recorded = "(field, 'recorded') in (select * from complementary)" %}
+{%- set complementary_total = "(field, 'total') in (select * from complementary)" %}
 
 with
 
@@ -10,6 +14,17 @@ capture as (
 
     select * from {{ ref('data_capture') }}
     where {{ in_loaded_partition() }}
+
+),
+
+-- the partition's complementary suppressions (published_complementary_suppressions)
+complementary as (
+
+    select
+        row_key as field,
+        column_name
+    from {{ ref('published_complementary_suppressions') }}
+    where {{ in_loaded_partition() }} and table_name = 'data_capture'
 
 ),
 
@@ -21,10 +36,10 @@ controlled as (
         field,
         field_order,
         population,
-        {{ disclosure_count('recorded') }} as recorded,
-        {{ disclosure_count('total') }} as total,
-        {{ disclosure_is_suppressed('recorded') }}
-        or {{ disclosure_is_suppressed('total') }} as is_suppressed,
+        {{ disclosure_count('recorded', complementary_recorded) }} as recorded,
+        {{ disclosure_count('total', complementary_total) }} as total,
+        {{ disclosure_is_suppressed('recorded', complementary_recorded) }}
+        or {{ disclosure_is_suppressed('total', complementary_total) }} as is_suppressed,
         threshold_percent,
         meets_threshold as true_meets_threshold
     from capture

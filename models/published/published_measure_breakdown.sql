@@ -1,12 +1,13 @@
 {#- marts.measure_breakdown under disclosure control (macros/disclosure.sql): the count and
-    the denominator suppressed (1 to the threshold) or rounded; the percent and its
+    the denominator suppressed (1 to the threshold, or a complementary suppression:
+    published_complementary_suppressions) or rounded; the percent and its
     intervals recomputed from the rounded count and denominator (interval_basis says so).
     measures.md lets intervals on the true counts through, but a Wilson interval at full
     precision gives its count and denominator back exactly (and so, by subtraction, some
     suppressed counts), so the published interval is computed from the published counts.
     The comparisons are the true ones, decided in the mart on the true counts (a verdict
-    from rounded counts can be wrong), and withheld (null) where the count is suppressed. For goal measures the intervals are
-    computed from the published counts over the category's design effect (clients as
+    from rounded counts can be wrong), and withheld (null) where the count is suppressed. For goal measures the intervals
+    are computed from the published counts over the category's design effect (clients as
     clusters, marts.goal_design_effects), as in marts.measure_breakdown; the design effect
     itself is not published. -#}
 
@@ -26,6 +27,28 @@ design_effects as (
 
 ),
 
+complementary as (
+
+    select * from {{ ref('published_complementary_suppressions') }}
+    where {{ in_loaded_partition() }} and table_name = 'measure_breakdown'
+
+),
+
+breakdown_flagged as (
+
+    select
+        breakdown.*,
+        complementary.row_key is not null as is_complementary
+    from breakdown
+    left join complementary
+        on
+            breakdown.service_code = complementary.service_code
+            and breakdown.extract_date = complementary.extract_date
+            and breakdown.measure_id || ' / ' || breakdown.category = complementary.row_key
+            and complementary.column_name = 'n'
+
+),
+
 confidence as (
 
     {{ confidence_z_by_level() }}
@@ -40,9 +63,9 @@ controlled as (
         measure_id,
         category,
         category_order,
-        {{ disclosure_count('n') }} as n,
-        {{ disclosure_display('n') }} as n_display,
-        {{ disclosure_is_suppressed('n') }} as is_suppressed,
+        {{ disclosure_count('n', 'is_complementary') }} as n,
+        {{ disclosure_display('n', 'is_complementary') }} as n_display,
+        {{ disclosure_is_suppressed('n', 'is_complementary') }} as is_suppressed,
         {{ disclosure_count('denominator') }} as denominator,
         {{ disclosure_display('denominator') }} as denominator_display,
         benchmark_name,
@@ -51,7 +74,7 @@ controlled as (
         comparison_998 as true_comparison_998,
         comparison_verdict as true_comparison_verdict,
         comparison_verdict_998 as true_comparison_verdict_998
-    from breakdown
+    from breakdown_flagged
 
 ),
 

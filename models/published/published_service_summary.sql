@@ -1,6 +1,6 @@
 {#- marts.service_summary under disclosure control (macros/disclosure.sql): every client
-    and goal count suppressed (1 to the threshold) or rounded, and every ratio, percent and
-    projection recomputed from the controlled counts. Trainers in post and their WTE are
+    and goal count suppressed (1 to the threshold, or complementary) or rounded, and every
+    ratio, percent and projection recomputed from the controlled counts. Trainers in post and their WTE are
     staff figures, not counts of clients, and are kept as they are; so are the targets.
     The period the figures cover is kept: its start (the first registration date) is the
     service's start, not personal data at service level (docs/decisions.md). The exact
@@ -19,6 +19,14 @@ summary as (
 
 ),
 
+-- the partition's complementary suppressions (published_complementary_suppressions)
+complementary as (
+
+    select column_name from {{ ref('published_complementary_suppressions') }}
+    where {{ in_loaded_partition() }} and table_name = 'service_summary'
+
+),
+
 client_count_limits as (
 
     select * from {{ ref('client_count_intervals') }}
@@ -33,7 +41,9 @@ controlled as (
         service_name,
         extract_date,
         {% for column in counts -%}
-            {{ disclosure_count(column) }} as {{ column }},
+            {{ disclosure_count(
+                column, "'" ~ column ~ "' in (select column_name from complementary)"
+            ) }} as {{ column }},
         {% endfor -%}
         health_trainers_in_post,
         total_wte,

@@ -28,6 +28,7 @@ final as (
             else 'rounded'
         end as action,  -- noqa: RF04
         case
+            when is_complementary then {{ disclosure_rule_complementary() }}
             when published_display = '*' then {{ disclosure_rule_suppressed() }}
             else {{ disclosure_rule_rounded() }}
         end as rule_applied
