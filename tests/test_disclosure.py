@@ -10,6 +10,7 @@ suppressed destinations are each 1); the test below rebuilds that attack from th
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -67,7 +68,9 @@ def test_the_sample_gives_no_suppressed_count_back(sample_warehouse: Path) -> No
     assert len(result.primary) == 98
     assert result.exact == []
     # what the attacker still learns: counts narrowed below 1 to 7, none to one value
-    assert len(result.narrowed) == 7
+    # (the wellbeing outcomes' paired and improved counts narrow one more than the other
+    # tables alone)
+    assert len(result.narrowed) == 8
     # one complementary suppression, listed in the published suppression log
     assert [key[3] for key in result.complementary] == ["signposting / Not required"]
 
@@ -141,7 +144,47 @@ def test_every_published_count_table_is_attacked(sample_warehouse: Path) -> None
             ).fetchall()
         }
     assert tables - NOT_ATTACKED - {"indicator_metadata"} <= ATTACKED_TABLES
-    assert ATTACKED_TABLES - {"wellbeing_outcomes"} <= tables
+    assert tables >= ATTACKED_TABLES
+
+
+def counts_giving(mean: float, step: int, counts: range, decimals: int | None) -> list[int]:
+    """The paired counts n for which some whole number of change steps S gives the mean:
+    step * S / n equal to it (decimals None) or rounding to it."""
+    found = []
+    for n in counts:
+        nearest = round(mean * n / step)
+        for total in (nearest - 1, nearest, nearest + 1):
+            value = step * total / n
+            # DuckDB's round: halves away from zero
+            rounded = math.copysign(math.floor(abs(value) + 0.5), value)
+            if (abs(value - mean) < 1e-9) if decimals is None else rounded == mean:
+                found.append(n)
+                break
+    return found
+
+
+def test_a_published_mean_change_does_not_give_its_count_back(sample_warehouse: Path) -> None:
+    """A mean of whole-number changes at full precision names its count among those the
+    rounded count allows; the published mean (whole points) fits every one of them."""
+    with connect(sample_warehouse) as con:
+        rows = con.execute(
+            """select published.instrument, published.clients_paired, published.mean_change,
+                   marts.mean_change, instruments.percent_per_raw_point
+            from published.wellbeing_outcomes as published
+            inner join marts.wellbeing_outcomes as marts
+                using (service_code, extract_date, instrument)
+            inner join reference.wellbeing_instruments as instruments using (instrument)
+            where published.mean_change is not null"""
+        ).fetchall()
+    assert len(rows) == 3
+    pinned_at_full_precision = 0
+    for _instrument, published_paired, published_mean, true_mean, step in rows:
+        possible = range(int(published_paired) - 2, int(published_paired) + 3)
+        assert published_mean == round(published_mean)
+        assert counts_giving(published_mean, int(step), possible, 0) == list(possible)
+        pinned_at_full_precision += len(counts_giving(true_mean, int(step), possible, None)) == 1
+    # what rounding prevents: the unrounded means pin the count
+    assert pinned_at_full_precision >= 1
 
 
 # --- unit tests ------------------------------------------------------------------------

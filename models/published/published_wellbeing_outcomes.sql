@@ -2,7 +2,11 @@
     of clients suppressed (1 to the threshold) or rounded; the percents and the Wilson
     interval of the improved percent recomputed from the controlled counts. The mean
     change and its interval are published only where the paired count is published and
-    not 0: a mean over a suppressed handful of clients says too much about each. -#}
+    not 0: a mean over a suppressed handful of clients says too much about each. They are
+    rounded to var published_mean_change_decimals (whole points of the 0-100 scale): at
+    full precision a mean of whole-number changes gives its count back (only one count in
+    the rounded count's range divides the sum), and with it the suppressed cells it
+    bounds. -#}
 
 {%- set counts = disclosure_wellbeing_outcome_counts() %}
 
@@ -61,9 +65,18 @@ final as (
         100.0 * improved / nullif(clients_paired, 0) as improved_percent,
         {{ wilson_lower('improved', 'clients_paired', 'z_95') }} as improved_ci_lower,
         {{ wilson_upper('improved', 'clients_paired', 'z_95') }} as improved_ci_upper,
-        case when clients_paired > 0 then mean_change end as mean_change,
-        case when clients_paired > 0 then mean_change_ci_lower end as mean_change_ci_lower,
-        case when clients_paired > 0 then mean_change_ci_upper end as mean_change_ci_upper
+        case
+            when clients_paired > 0
+                then round(mean_change, {{ var('published_mean_change_decimals') }})
+        end as mean_change,
+        case
+            when clients_paired > 0
+                then round(mean_change_ci_lower, {{ var('published_mean_change_decimals') }})
+        end as mean_change_ci_lower,
+        case
+            when clients_paired > 0
+                then round(mean_change_ci_upper, {{ var('published_mean_change_decimals') }})
+        end as mean_change_ci_upper
     from controlled_with_z
     order by service_code, extract_date, instrument
 

@@ -48,6 +48,8 @@ SUMMARY_COUNTS = (
     "clients_with_ward_recorded",
     "clients_in_two_most_deprived_quintiles",
     "goals_achieved_or_part",
+    "clients_with_goal_outcome",
+    "clients_achieved_or_part",
 )
 # the published tables the attacker reads; any other table of the schema (report views,
 # the suppression log, metadata) holds no count of its own
@@ -368,6 +370,17 @@ def _extract_identities(
             )
     for figure, column in LONDON_COUNTS.items():
         equal(cell("london_comparison", figure, "service_value"), [summary(column)], figure)
+    # the client-level goal headline: each such client has at least one goal of the kind
+    for larger, smaller in (
+        ("clients_with_goal_outcome", "clients_achieved_or_part"),
+        ("goals_with_outcome", "clients_with_goal_outcome"),
+        ("goals_achieved_or_part", "clients_achieved_or_part"),
+        ("clients_with_php", "clients_with_goal_outcome"),
+    ):
+        if summary(larger) is not None and summary(smaller) is not None:
+            found.append(
+                Identity({summary(larger): 1, summary(smaller): -1}, ">=", f"{smaller} <= {larger}")
+            )
     for instrument, (measure, above, from_zero) in catalogue.instruments.items():
         paired = cell("wellbeing_outcomes", instrument, "clients_paired")
         if paired is None:
