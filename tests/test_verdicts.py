@@ -136,14 +136,16 @@ def test_comparisons_at_95_and_998_percent(query):
         "from marts.measure_breakdown where ci_lower is not null"
     )
     assert wider
-    # goal Not Achieved (11 of 118): lower than England's 17.8% at 95%, not at 99.8%
-    ((lower, upper, comparison, comparison_998),) = query(
-        "select ci_lower_998, ci_upper_998, comparison, comparison_998 "
+    # goal Not Achieved (11 of 118): lower than England's 17.8% at 95%, not at 99.8%; the
+    # interval is on the effective counts (over the design effect of goals within clients)
+    ((lower, upper, comparison, comparison_998, n, d),) = query(
+        "select ci_lower_998, ci_upper_998, comparison, comparison_998, "
+        "interval_n, interval_denominator "
         "from marts.measure_breakdown where measure_id = 'goal_outcome' "
         "and category = 'Not Achieved'"
     )
+    assert n / d == pytest.approx(11 / 118) and d < 118
     z = norm.ppf(0.999)
-    n, d = 11, 118
     centre, spread = 2 * n + z**2, z * (z**2 + 4 * n * (1 - n / d)) ** 0.5
     assert (lower, upper) == pytest.approx(
         (100 * (centre - spread) / (2 * (d + z**2)), 100 * (centre + spread) / (2 * (d + z**2)))

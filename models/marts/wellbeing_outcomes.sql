@@ -79,8 +79,11 @@ change_figures as (
         instrument,
         count(*) as clients_paired,
         count(*) filter (where change_percent > 0) as improved,
-        avg(change_percent) as mean_change,
-        stddev_samp(change_percent) as change_sd
+        -- exact sums (decimal), so that the mean and the standard deviation do not depend
+        -- on the order DuckDB's threads add the rows in (avg and stddev_samp would)
+        sum(change_percent::decimal(18, 6))::double as change_sum,
+        sum(change_percent::decimal(18, 6) * change_percent::decimal(18, 6))::double
+            as change_square_sum
     from changes
     where change_percent is not null
     group by service_code, extract_date, instrument
@@ -97,8 +100,16 @@ framed as (
         coalesce(stage_counts.clients_with_follow_up, 0) as clients_with_follow_up,
         coalesce(change_figures.clients_paired, 0) as clients_paired,
         coalesce(change_figures.improved, 0) as improved,
-        change_figures.mean_change,
-        change_figures.change_sd
+        change_figures.change_sum / change_figures.clients_paired as mean_change,
+        case
+            when change_figures.clients_paired > 1
+                then sqrt(greatest(
+                    change_figures.change_square_sum
+                    - change_figures.change_sum * change_figures.change_sum
+                    / change_figures.clients_paired,
+                    0
+                ) / (change_figures.clients_paired - 1))
+        end as change_sd
     from manifest
     cross join instruments
     left join stage_counts
