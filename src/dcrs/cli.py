@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer._click._textwrap
 
 from dcrs import failures, settings
 from dcrs.locking import DEFAULT_WAIT_SECONDS
@@ -13,6 +16,21 @@ from dcrs.locking import DEFAULT_WAIT_SECONDS
 if TYPE_CHECKING:
     from dcrs.summary import RunSummary
 
+
+class _WholeWords(typer._click._textwrap.TextWrapper):
+    """The help text's wrapper (typer's copy of click's), breaking lines only between
+    words: its default also breaks inside hyphenated names (report-/published.html)."""
+
+    def __init__(self, *arguments: Any, **options: Any) -> None:
+        super().__init__(*arguments, **{**options, "break_on_hyphens": False})
+
+
+# typer._click.formatting.wrap_text imports the wrapper from _textwrap at each call
+typer._click._textwrap.TextWrapper = _WholeWords  # type: ignore[misc]
+
+# Help is click's plain formatter (rich_markup_mode=None): it reflows each paragraph to
+# the terminal's width (at most 80 columns), where typer's rich panels keep the source's
+# line breaks (ragged at 80 columns) and label every flag <bool>.
 app = typer.Typer(
     help=(
         "Reporting pipeline for NHS Health Trainer services: turns a DCRS export into the "
@@ -21,6 +39,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 EXIT_STATUSES = """Exit statuses: 0 published; 1 an unexpected error (details in the log file
@@ -50,6 +69,27 @@ WaitOption = Annotated[
         min=0,
     ),
 ]
+
+
+DATE_FORMS = {
+    re.compile(r"\d{4}-\d{2}-\d{2}"): "%Y-%m-%d",
+    re.compile(r"\d{1,2}/\d{1,2}/\d{4}"): "%d/%m/%Y",
+}
+
+
+def parse_date(value: str | dt.date) -> dt.date:
+    """A date given as YYYY-MM-DD or, as people in England write it, D/M/YYYY (31/08/2010,
+    1/9/2010); anything else is a usage error (exit 2) naming both forms."""
+    if isinstance(value, dt.date):
+        return value
+    text = value.strip()
+    for pattern, form in DATE_FORMS.items():
+        if pattern.fullmatch(text):
+            try:
+                return dt.datetime.strptime(text, form).date()
+            except ValueError:
+                break  # the right form, but no such day (31/02/2010)
+    raise typer.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD or D/M/YYYY (31/08/2010)")
 
 
 def _project() -> Path:
@@ -92,7 +132,9 @@ def _fail(error: BaseException, warehouse: Path) -> typer.Exit:
     raise typer.Exit(failure.status) from error
 
 
-@app.command(epilog=EXIT_STATUSES)
+@app.command(
+    epilog=EXIT_STATUSES, short_help="Load an export, build, test, check quality, publish."
+)
 def run(
     export: Annotated[
         Path | None,
@@ -152,7 +194,7 @@ def _forget_or_remember(export: Path, warehouse: Path, error: Exception | None) 
         pass  # the run's own outcome matters more; the inbox then tries it again
 
 
-@app.command(epilog=EXIT_STATUSES)
+@app.command(epilog=EXIT_STATUSES, short_help="Run every new export in an inbox, oldest first.")
 def run_inbox(
     inbox: Annotated[
         Path,
@@ -320,10 +362,20 @@ def report(
         ),
     ] = False,
     service: Annotated[
-        str | None, typer.Option(help="Service code (default: the warehouse's service).")
+        str | None,
+        typer.Option(
+            help="Service code (default: the warehouse's service; needed when the "
+            "warehouse holds more than one)."
+        ),
     ] = None,
     extract_date: Annotated[
-        str | None, typer.Option(help="Extract date, YYYY-MM-DD (default: the latest).")
+        dt.date | None,
+        typer.Option(
+            parser=parse_date,
+            metavar="<date>",
+            help="Extract date, YYYY-MM-DD or D/M/YYYY (default: the latest).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Write the monthly HTML report for the service manager.
@@ -333,14 +385,23 @@ def report(
     report-published.html) in the folder beside the warehouse (X/ for X.duckdb).
     """
     from dcrs.release import PUBLISHED_REPORT, REPORT
-    from dcrs.report import ReportError, write_report
+    from dcrs.report import ReportError, ServiceNotChosen, write_report
     from dcrs.warehouse import WarehouseBusy
 
     warehouse = _warehouse(warehouse)
     if out is None:
         out = Path(PUBLISHED_REPORT if published else REPORT)
     try:
-        written = write_report(warehouse, out, published, service, extract_date)
+        written = write_report(
+            warehouse,
+            out,
+            published,
+            service,
+            extract_date.isoformat() if extract_date else None,
+        )
+    except ServiceNotChosen as error:
+        typer.secho(f"Cannot write the report: {error}.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
     except (ReportError, OSError) as error:
         typer.secho(f"Cannot write the report: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error
@@ -349,7 +410,7 @@ def report(
     typer.echo(f"Wrote {written}")
 
 
-@app.command()
+@app.command(short_help="Write synthetic DCRS exports for benchmarks and tests.")
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the exports into.")],
     clients: Annotated[int, typer.Option(min=1, help="Clients in all, over all services.")],

@@ -51,6 +51,10 @@ class ReportError(Exception):
     """The warehouse holds nothing to report for the service or extract asked for."""
 
 
+class ServiceNotChosen(ReportError):
+    """The warehouse holds more than one service and no service was asked for."""
+
+
 def _rows(
     con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -85,8 +89,21 @@ def _select_extract(
     extract_date: str | None,
 ) -> dict[str, Any]:
     """The report_extracts row of the service and extract asked for: by default the
-    latest extract of the first service."""
+    latest extract of the warehouse's service. A warehouse holding more than one service
+    needs the service named (ServiceNotChosen lists them): the first one would be a guess."""
     conditions, parameters = [], []
+    if service_code is None:
+        services = [
+            code
+            for (code,) in con.execute(
+                f"select distinct service_code from {schema}.report_extracts order by all"
+            ).fetchall()
+        ]
+        if len(services) > 1:
+            raise ServiceNotChosen(
+                f"the warehouse holds {len(services)} services ({', '.join(services)}): "
+                "name one with --service"
+            )
     if service_code is not None:
         conditions.append("service_code = ?")
         parameters.append(service_code)
