@@ -1,0 +1,69 @@
+"""What a BI tool does with the warehouse: Superset (SQLAlchemy with duckdb-engine) opens it
+read-only, lists schemas, tables and views, reflects every table's columns and keys, and
+queries the marts. Metabase and DBeaver use DuckDB's JDBC driver, which is not tested here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# the schemas analysts read (docs/architecture.md); the warehouse's file name is the
+# database name, which duckdb-engine puts before each schema ("dcrs.marts")
+ANALYST_SCHEMAS = ("marts", "published", "reference", "audit", "history")
+
+
+@pytest.fixture
+def bi_engine(sample_warehouse):
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"duckdb:///{sample_warehouse}", connect_args={"read_only": True})
+    yield engine
+    engine.dispose()
+
+
+def test_superset_reflects_every_table_and_queries_every_mart(bi_engine, sample_warehouse):
+    """Superset's dataset editor: schemas, then tables and views of each, then every
+    table's columns, primary and foreign keys, `Table(autoload_with=...)` and
+    `pandas.read_sql_table`; then a query on each mart. With SQLAlchemy 2.0.55 or later
+    (duckdb-engine 0.17) column reflection fails on `pg_catalog.pg_collation` or key
+    reflection on `REGCLASS`: the lock pins SQLAlchemy below 2.0.55."""
+    import pandas
+    from sqlalchemy import MetaData, Table, func, inspect, select
+
+    database = sample_warehouse.stem
+    with bi_engine.connect() as connection:
+        inspector = inspect(connection)
+        schemas = {
+            name.split(".")[-1]: name
+            for name in inspector.get_schema_names()
+            if name.startswith(f"{database}.")
+        }
+        assert set(ANALYST_SCHEMAS) <= set(schemas)
+        reflected = {}
+        for short_name in ANALYST_SCHEMAS:
+            schema = schemas[short_name]
+            tables = inspector.get_table_names(schema=schema)
+            views = inspector.get_view_names(schema=schema)
+            assert tables or views, schema
+            for name in tables + views:
+                columns = inspector.get_columns(name, schema=schema)
+                assert columns and all(column["name"] for column in columns), (schema, name)
+                inspector.get_pk_constraint(name, schema=schema)
+                inspector.get_foreign_keys(name, schema=schema)
+                table = Table(name, MetaData(), schema=schema, autoload_with=connection)
+                assert [column.name for column in table.columns] == [
+                    column["name"] for column in columns
+                ]
+                reflected[(short_name, name)] = table
+        assert ("marts", "measure_breakdown") in reflected
+        assert ("marts", "gender") in reflected  # a view
+        frame = pandas.read_sql_table("measure_breakdown", connection, schema=schemas["marts"])
+        assert len(frame) > 0
+        assert {"measure_id", "category", "n"} <= set(frame.columns)
+        for (short_name, _), table in reflected.items():
+            if short_name != "marts":
+                continue
+            count = connection.execute(select(func.count()).select_from(table)).scalar()
+            assert count is not None
+        gender = reflected[("marts", "gender")]
+        assert connection.execute(select(func.count()).select_from(gender)).scalar() == 6
