@@ -5,8 +5,11 @@ queries the marts. Metabase and DBeaver use DuckDB's JDBC driver, which is not t
 
 from __future__ import annotations
 
+import datetime
+
 import duckdb
 import pytest
+from conftest import connect, copy_warehouse
 
 # the schemas analysts read (docs/architecture.md); the warehouse's file name is the
 # database name, which duckdb-engine puts before each schema ("dcrs.marts")
@@ -110,3 +113,68 @@ def test_every_table_view_and_column_analysts_read_has_a_comment(sample_warehous
     # the YAML's words, as dbt's docs show them
     assert breakdown.startswith("One row per measure and category")
     assert measure_id == "The measure (see the measures seed)."
+
+
+@pytest.mark.parametrize("schema", ["marts", "published"])
+def test_long_table_names_the_measure_and_the_service(query, schema):
+    """A chart on the long table needs no join: measure_title and service_name come
+    after the existing columns (the contract's 13 stay first)."""
+    columns = [
+        name
+        for (name,) in query(
+            "select column_name from duckdb_columns() where schema_name = ? "
+            "and table_name = 'measure_breakdown' order by column_index",
+            [schema],
+        )
+    ]
+    assert columns[-2:] == ["measure_title", "service_name"]
+    assert columns[:3] == ["service_code", "extract_date", "measure_id"]
+    titles = dict(
+        query(f"select distinct measure_id, measure_title from {schema}.measure_breakdown")
+    )
+    assert titles["gender"] == "Gender"
+    assert titles["age_band"] == "Client age band"
+    assert None not in titles.values()
+    (manifest_name,) = query("select service_name from marts.service_summary")[0]
+    names = query(f"select distinct service_code, service_name from {schema}.measure_breakdown")
+    assert names == [("KC", manifest_name)] and manifest_name
+
+
+LATEST = {
+    "measure_breakdown": "service_code, measure_id, category",
+    "service_summary": "service_code",
+    "data_capture": "service_code, field",
+}
+
+
+@pytest.mark.parametrize("schema", ["marts", "published"])
+def test_latest_views_hold_each_services_latest_extract(sample_warehouse, tmp_path, schema):
+    """latest_<table>: the rows of each service's latest extract. On a copy of the sample's
+    warehouse given an earlier month of KC and an older extract of a second service, each
+    view keeps KC's August rows only and the second service's one extract."""
+    copy = copy_warehouse(sample_warehouse, tmp_path)
+    with connect(copy, read_only=False) as con:
+        for table in LATEST:
+            full = f"{schema}.{table}"
+            sample_rows = con.execute(f"select count(*) from {full}").fetchone()[0]
+            con.execute(
+                f"insert into {full} select * replace (extract_date - 31 as extract_date) "
+                f"from {full}"
+            )
+            con.execute(
+                f"insert into {full} select * replace "
+                "('ZZ' as service_code, extract_date - 365 as extract_date) "
+                f"from {full} where extract_date = date '2010-08-31'"
+            )
+            latest = con.execute(
+                f"select service_code, extract_date, count(*) from {schema}.latest_{table} "
+                "group by all order by all"
+            ).fetchall()
+            assert latest == [
+                ("KC", datetime.date(2010, 8, 31), sample_rows),
+                ("ZZ", datetime.date(2009, 8, 31), sample_rows),
+            ], full
+            duplicates = con.execute(
+                f"select count(*) - count(distinct ({LATEST[table]})) from {schema}.latest_{table}"
+            ).fetchone()[0]
+            assert duplicates == 0
