@@ -115,6 +115,8 @@ MEASURE_COLUMNS = {
     "polarity": "`higher is better`, `lower is better` or `neither`.",
     "benchmark_area": "The area of the benchmark (`England` or the borough).",
     "is_benchmark_doubtful": "True where the printed benchmark cannot be right: not compared.",
+    "measure_title": "The measure's title, as the report heads its table (measures seed).",
+    "service_name": "The service's name, as the export's manifest gives it.",
 }
 MEMBER_COLUMNS = {
     "service_code": "Service of the export.",

@@ -46,6 +46,12 @@ PUBLISHED_REPORT_VIEWS = {
     "report_disclosure_rule",
     "report_wellbeing_outcomes",
 }
+# views of each service's latest extract in the published tables (models/published/latest)
+PUBLISHED_LATEST_VIEWS = {
+    "latest_measure_breakdown",
+    "latest_service_summary",
+    "latest_data_capture",
+}
 
 SUMMARY_COUNTS = [
     "clients_registered",
@@ -148,7 +154,9 @@ def test_published_schema_holds_exactly_the_published_tables(sample_warehouse):
         "where table_schema = 'published'",
     )
     assert {name for name, kind in tables if kind == "BASE TABLE"} == PUBLISHED_TABLES
-    assert {name for name, kind in tables if kind == "VIEW"} == PUBLISHED_REPORT_VIEWS
+    assert {name for name, kind in tables if kind == "VIEW"} == (
+        PUBLISHED_REPORT_VIEWS | PUBLISHED_LATEST_VIEWS
+    )
 
 
 def test_no_published_count_lies_in_1_to_7(sample_warehouse):
@@ -545,8 +553,9 @@ def test_published_models_are_built_only_from_marts(strict_vars_run):
         and node["original_file_path"].startswith("models/published/")
         and not node["original_file_path"].startswith("models/published/report/")
     ]
-    # with published_complementary_suppressions (docs/disclosure.md) and wellbeing_outcomes
-    assert len(published) == 10
+    # with published_complementary_suppressions (docs/disclosure.md), wellbeing_outcomes
+    # and the three latest-extract views (models/published/latest)
+    assert len(published) == 13
     # the one staged model allowed: the manifest of the export being loaded (service code,
     # name and extract date), which picks the partition a run builds; it holds no records
     partition_key = "model.dcrs.stg_dcrs__manifests"

@@ -6,7 +6,7 @@
     (measure_categories.is_comparable) or against a doubtful benchmark. The intervals are
     computed from interval_n and interval_denominator (the count and denominator here),
     so that a measure can widen them (a design effect) in one place. The contract's 13
-    columns come first. -#}
+    columns come first; the measure's title and the service's name come last. -#}
 
 with
 
@@ -226,6 +226,8 @@ benchmarked as (
     select
         with_denominators.*,
         measures.measure_order,
+        measures.title as measure_title,
+        manifest.service_name,
         -- the categories found in the data (districts, wards, months) are answers
         coalesce(measure_categories.is_comparable, true) as is_comparable,
         coalesce(measure_categories.polarity, 'neither') as polarity,
@@ -240,6 +242,10 @@ benchmarked as (
             as interval_denominator
     from with_denominators
     inner join measures on with_denominators.measure_id = measures.measure_id
+    inner join manifest
+        on
+            with_denominators.service_code = manifest.service_code
+            and with_denominators.extract_date = manifest.extract_date
     left join measure_categories
         on
             with_denominators.measure_id = measure_categories.measure_id
@@ -315,7 +321,9 @@ final as (
         is_comparable,
         polarity,
         benchmark_area,
-        is_benchmark_doubtful
+        is_benchmark_doubtful,
+        measure_title,
+        service_name
     from compared
     order by
         service_code,

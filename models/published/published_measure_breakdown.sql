@@ -73,7 +73,9 @@ controlled as (
         comparison as true_comparison,
         comparison_998 as true_comparison_998,
         comparison_verdict as true_comparison_verdict,
-        comparison_verdict_998 as true_comparison_verdict_998
+        comparison_verdict_998 as true_comparison_verdict_998,
+        measure_title,
+        service_name
     from breakdown_flagged
 
 ),
@@ -125,7 +127,9 @@ final as (
         case
             when not is_suppressed then true_comparison_verdict_998
         end as comparison_verdict_998,
-        'controlled counts' as interval_basis
+        'controlled counts' as interval_basis,
+        measure_title,
+        service_name
     from controlled_with_z
     order by service_code, extract_date, measure_id, category_order
 
