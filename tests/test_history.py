@@ -39,6 +39,12 @@ HISTORY_DEPENDENT = {
         for view in ("report_extracts", "report_data_capture", "report_capture_trend")
     ),
     ("published", "report_disclosure_rule"),
+    # each service's latest extract only: an earlier extract is absent once a later one loads
+    *(
+        (schema, f"latest_{table}")
+        for schema in ("marts", "published")
+        for table in ("measure_breakdown", "service_summary", "data_capture")
+    ),
 }
 SCHEMAS = ("marts", "published", "audit", "history")
 
