@@ -79,12 +79,16 @@ def start(warehouse: Path) -> Path:
     """A new build folder holding a copy of the published warehouse (if any)."""
     folder = build_folder(warehouse)
     discard(folder)
-    folder.mkdir(parents=True)
-    for part in (OUTPUTS_DIR, OUTBOX_DIR, TEMPORARY_DIR):
-        (folder / part).mkdir()
-    for published, copy in databases(folder, warehouse):
-        if published.exists():
-            shutil.copyfile(published, copy)
+    try:
+        folder.mkdir(parents=True)
+        for part in (OUTPUTS_DIR, OUTBOX_DIR, TEMPORARY_DIR):
+            (folder / part).mkdir()
+        for published, copy in databases(folder, warehouse):
+            if published.exists():
+                shutil.copyfile(published, copy)
+    except BaseException:
+        discard(folder)  # a half copy on a full disk would keep the space taken
+        raise
     return folder
 
 
