@@ -144,3 +144,21 @@ def test_report_of_two_services_asks_which_one(two_services, tmp_path):
     chosen = dcrs("report", "--warehouse", str(two_services), "--out", str(out), "--service", "KC")
     assert chosen.returncode == 0, chosen.stdout + chosen.stderr
     assert out.exists()
+
+
+@pytest.mark.fast
+def test_report_of_a_missing_warehouse_is_a_usage_error(tmp_path):
+    missing = tmp_path / "nowhere" / "dcrs.duckdb"
+    result = dcrs("report", "--warehouse", str(missing))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [f"Cannot write the report: no warehouse at {missing}"]
+    assert not missing.parent.exists()
+
+
+def test_report_of_a_service_the_warehouse_lacks_is_a_usage_error(two_services, tmp_path):
+    out = tmp_path / "r.html"
+    result = dcrs("report", "--warehouse", str(two_services), "--out", str(out), "--service", "XX")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "has no figures for service XX" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()

@@ -385,7 +385,7 @@ def report(
     report-published.html) in the folder beside the warehouse (X/ for X.duckdb).
     """
     from dcrs.release import PUBLISHED_REPORT, REPORT
-    from dcrs.report import ReportError, ServiceNotChosen, write_report
+    from dcrs.report import NothingToReport, ReportError, ServiceNotChosen, write_report
     from dcrs.warehouse import WarehouseBusy
 
     warehouse = _warehouse(warehouse)
@@ -401,10 +401,16 @@ def report(
         )
     except ServiceNotChosen as error:
         typer.secho(f"Cannot write the report: {error}.", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from error
-    except (ReportError, OSError) as error:
+        raise typer.Exit(failures.EXIT_UNTRUSTED_EXPORT) from error
+    except NothingToReport as error:  # a mistake in the command's options
         typer.secho(f"Cannot write the report: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from error
+        raise typer.Exit(failures.EXIT_UNTRUSTED_EXPORT) from error
+    except OSError as error:
+        typer.secho(f"Cannot write the report: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(failures.EXIT_CANNOT_WRITE) from error
+    except ReportError as error:
+        typer.secho(f"Cannot write the report: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(failures.EXIT_UNEXPECTED) from error
     except WarehouseBusy as error:
         _fail(error, warehouse)
     typer.echo(f"Wrote {written}")

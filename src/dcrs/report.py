@@ -51,7 +51,11 @@ class ReportError(Exception):
     """The warehouse holds nothing to report for the service or extract asked for."""
 
 
-class ServiceNotChosen(ReportError):
+class NothingToReport(ReportError):
+    """The command asked for a warehouse, service or extract that is not there."""
+
+
+class ServiceNotChosen(NothingToReport):
     """The warehouse holds more than one service and no service was asked for."""
 
 
@@ -126,7 +130,7 @@ def _select_extract(
             )
             if part
         )
-        raise ReportError(f"{schema}.report_extracts has no figures for {wanted or 'any service'}")
+        raise NothingToReport(f"{schema}.report_extracts has no figures for {wanted or 'any service'}")
     return found[0]
 
 
@@ -209,7 +213,7 @@ def write_report(
     page."""
     warehouse = Path(warehouse)
     if not warehouse.is_file():
-        raise ReportError(f"no warehouse at {warehouse}")
+        raise NothingToReport(f"no warehouse at {warehouse}")
     with open_read_only(warehouse) as con:
         figures = read_report(con, published, service_code, extract_date)
     page = render_report(figures, warehouse.name, dt.datetime.now().astimezone())
