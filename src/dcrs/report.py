@@ -130,7 +130,9 @@ def _select_extract(
             )
             if part
         )
-        raise NothingToReport(f"{schema}.report_extracts has no figures for {wanted or 'any service'}")
+        raise NothingToReport(
+            f"{schema}.report_extracts has no figures for {wanted or 'any service'}"
+        )
     return found[0]
 
 
