@@ -166,3 +166,30 @@ def test_a_second_run_waits_for_the_first_then_runs(tmp_path):
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Another run is building" in second.stdout
     assert loaded(warehouse) == [("KC", "2010-08-31")]
+
+
+def _remember_many(warehouse: str, prefix: str, count: int) -> None:
+    from dcrs.inbox import remember_refusal
+
+    for number in range(count):
+        remember_refusal(Path(warehouse), Path(prefix), f"{prefix}-{number}", ValueError("bad"))
+
+
+@pytest.mark.fast
+def test_refusals_recorded_at_once_by_two_commands_are_all_kept(tmp_path):
+    import multiprocessing
+
+    from dcrs.inbox import read_refusals
+
+    warehouse = tmp_path / "dcrs.duckdb"
+    context = multiprocessing.get_context("spawn")
+    writers = [
+        context.Process(target=_remember_many, args=(str(warehouse), prefix, 60))
+        for prefix in ("run", "run-inbox")
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+        assert writer.exitcode == 0
+    assert len(read_refusals(warehouse)) == 120

@@ -11,13 +11,16 @@ and forgets its refusal when it succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from filelock import FileLock
 
 from dcrs.build import BuildError
 from dcrs.export_contract import EXPORT_FILES, MANIFEST_FILE
@@ -108,20 +111,31 @@ def _write_refusals(warehouse: Path, refusals: dict[str, dict[str, str]]) -> Non
     os.replace(partial, path)
 
 
+@contextlib.contextmanager
+def _refusals_for_update(warehouse: Path) -> Iterator[dict[str, dict[str, str]]]:
+    """The remembered refusals, to change and write back under their own lock: two
+    commands that finish at once (an explicit run beside run-inbox) both keep theirs."""
+    path = refusals_path(warehouse)
+    with FileLock(path.with_name(path.name + ".lock")):
+        refusals = read_refusals(warehouse)
+        before = dict(refusals)
+        yield refusals
+        if refusals != before:
+            _write_refusals(warehouse, refusals)
+
+
 def remember_refusal(warehouse: Path, export_dir: Path, checksum: str, error: Exception) -> None:
-    refusals = read_refusals(warehouse)
-    refusals[checksum] = {
-        "export": str(export_dir),
-        "reason": str(error).splitlines()[0] if str(error) else type(error).__name__,
-        "refused_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    _write_refusals(warehouse, refusals)
+    with _refusals_for_update(warehouse) as refusals:
+        refusals[checksum] = {
+            "export": str(export_dir),
+            "reason": str(error).splitlines()[0] if str(error) else type(error).__name__,
+            "refused_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
 
 
 def forget_refusal(warehouse: Path, checksum: str) -> None:
-    refusals = read_refusals(warehouse)
-    if refusals.pop(checksum, None) is not None:
-        _write_refusals(warehouse, refusals)
+    with _refusals_for_update(warehouse) as refusals:
+        refusals.pop(checksum, None)
 
 
 @dataclass
