@@ -162,18 +162,22 @@ def load_smtp_environment(
 def environment_applied(environment: Mapping[str, str]) -> Iterator[None]:
     """Make ``os.environ`` hold ``environment``'s SMTP settings for the block's duration
     (the pipeline reads its settings from the environment), then put it back."""
-    saved = dict(os.environ)
     names = SMTP_VARIABLES | {name for name in environment if _is_setting(name)}
+    saved = {name: os.environ.get(name) for name in names}
     try:
-        for name in names:
-            if name in environment:
-                os.environ[name] = environment[name]
-            else:
-                os.environ.pop(name, None)
+        _set_variables({name: environment.get(name) for name in names})
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        _set_variables(saved)
+
+
+def _set_variables(values: Mapping[str, str | None]) -> None:
+    # only these names change: other threads of the flow run read the environment too
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 # ---------------------------------------------------------------------------------------
