@@ -422,3 +422,17 @@ def test_late_run_emails_with_no_worker(prefect_env, deployment, automations, sm
             f"/flow_runs/{run['id']}/set_state",
             {"state": {"type": "CANCELLED"}, "force": True},
         )
+
+
+def test_crashed_run_emails(prefect_env, deployment, automations, smtp):
+    """A run whose process died ends Crashed (as the engine reports it): the engineer is
+    emailed too."""
+    base = prefect_env["PREFECT_API_URL"]
+    run = api(base, f"/deployments/{deployment['id']}/create_flow_run", {})
+    api(
+        base,
+        f"/flow_runs/{run['id']}/set_state",
+        {"state": {"type": "CRASHED", "message": "the process was killed"}, "force": True},
+    )
+    crashed = wait_for_email(smtp, ENGINEER, f"run {run['name']} Crashed")
+    assert "the process was killed" in crashed.message.get_body(("plain",)).get_content()
