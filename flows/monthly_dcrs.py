@@ -12,6 +12,7 @@ Deployed from ``prefect.yaml`` at the repository root (see README.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +22,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from dcrs import inbox as inbox_runs
-from dcrs import pipeline, release, settings
+from dcrs import pipeline, prefect_runtime, release, settings
+from dcrs.locking import DEFAULT_WAIT_SECONDS
 from dcrs.summary import run_markdown
 
 T = TypeVar("T")
@@ -54,9 +56,10 @@ def as_task(name: str, function: Callable[..., T], *arguments: Any, io: bool = F
 
 @flow(name="dcrs-monthly")
 def monthly_dcrs_run(
-    inbox: Path = settings.SAMPLE_INBOX,
+    inbox: Path | None = None,
     warehouse: Path = settings.DEFAULT_WAREHOUSE,
     export_dir: Path | None = None,
+    smtp_secret_block: str | None = None,
 ) -> list[dict[str, Any]]:
     """Load every DCRS export in the inbox that the warehouse does not hold yet (oldest
     extract first), or one given export: for each, build and test the marts, check data
@@ -64,19 +67,42 @@ def monthly_dcrs_run(
 
     Args:
         inbox: folder whose subfolders hold the exports as they arrive (any services and
-            months); a relative path is taken from the dbt project's folder.
+            months); a relative path is taken from the dbt project's folder. Unset, the
+            worker's ``DCRS_INBOX``; there is no default.
         warehouse: the DuckDB file to publish, replaced only when a run succeeds; a
-            relative path is taken from the dbt project's folder.
+            relative path is taken from the dbt project's folder. One run at a time
+            builds it: a second run waits (a Prefect global concurrency limit).
         export_dir: one export folder to load instead of scanning the inbox.
+        smtp_secret_block: a Prefect Secret block holding the SMTP settings as JSON;
+            unset, the worker's ``DCRS_SMTP_SECRET_BLOCK``, else the environment's
+            ``DCRS_SMTP_*`` settings.
     """
     logger = get_run_logger()
     project = settings.project_dir()
     warehouse = (project / warehouse).resolve()
+    if export_dir is None:
+        inbox = prefect_runtime.inbox_folder(inbox)
+    block = prefect_runtime.secret_block_name(smtp_secret_block)
+    environment = os.environ if block is None else prefect_runtime.load_smtp_environment(block)
+    if block is not None:
+        logger.info(f"SMTP settings from the Secret block {block!r}")
+    with (
+        prefect_runtime.environment_applied(environment),
+        prefect_runtime.one_run_per_warehouse(warehouse, DEFAULT_WAIT_SECONDS, logger.info),
+    ):
+        return _run(project, inbox, warehouse, export_dir)
+
+
+def _run(
+    project: Path, inbox: Path | None, warehouse: Path, export_dir: Path | None
+) -> list[dict[str, Any]]:
+    logger = get_run_logger()
     done = release.recover(warehouse)
     if done:
         logger.info(done)
     if export_dir is not None:
         return [_load_one(project / export_dir, warehouse)]
+    assert inbox is not None
     results: list[dict[str, Any]] = []
     outcome = inbox_runs.run_inbox(
         project / inbox,

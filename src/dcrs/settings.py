@@ -27,10 +27,9 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 # of failing. docs/performance.md gives what each size of export needs.
 DEFAULT_MEMORY_LIMIT = "400MB"
 
-# The sample a run loads when no export is named, and the inbox the schedule reads when
-# none is configured, relative to the project.
+# The sample `dcrs run` loads when no export is named, relative to the project. The
+# schedule has no default inbox (the worker's DCRS_INBOX, dcrs.prefect_runtime).
 SAMPLE_EXPORT = Path("data", "sample", "kc-2010-08-31")
-SAMPLE_INBOX = Path("data", "sample")
 DEFAULT_WAREHOUSE = Path("warehouse", "dcrs.duckdb")
 
 
