@@ -133,7 +133,7 @@ def test_quality_alert_is_one_email_naming_exactly_the_failing_fields(
     assert received["To"] == ", ".join(RECIPIENTS)
     assert received["Subject"] == (
         "DCRS data capture: 4 fields below standard — "
-        "Kensington and Chelsea Health Trainer Service, extract 31 August 2010"
+        "Kensington and Chelsea Health Trainer Service (KC), extract 31 August 2010"
     )
     text = plain_text(received)
 
@@ -173,8 +173,11 @@ def test_quality_alert_is_one_email_naming_exactly_the_failing_fields(
     assert (
         "Primary health issue: Record the primary health issue at the initial assessment."
     ) in what_to_do
-    assert "marts.data_capture" in what_to_do
-    assert "Data Docs" in what_to_do
+    # no table name or tool the manager cannot open without a link: the figures in words
+    assert "marts." not in text
+    assert "Data Docs" not in text
+    assert "each percentage is the share of the service's records" in text
+    assert "Ask the data engineer for this extract's report (report.html)" in text
 
     html_body = received.get_body(preferencelist=("html",))
     assert html_body is not None
@@ -288,17 +291,19 @@ def test_failure_alert_says_nothing_was_published_and_names_the_file(
         "says 256: the export is truncated or altered"
     )
     message = compose_failure_alert(
-        service_label="Kensington and Chelsea Health Trainer Service (KC)",
         export_dir="/data/kc",
         error=error,
         warehouse="/srv/dcrs/warehouse/dcrs.duckdb",
+        extract=alerts.Extract(SERVICE_NAME, "KC", "2010-08-31"),
+        log_file="/srv/dcrs/warehouse/dcrs.duckdb.log",
     )
     send(message, settings_for(smtp_server), backoff_seconds=0, log=lambda line: None)
 
     assert len(smtp_server.messages) == 1
     received = smtp_server.messages[0]
     assert received["Subject"] == (
-        "DCRS pipeline run failed — Kensington and Chelsea Health Trainer Service (KC)"
+        "DCRS run failed, nothing published — "
+        "Kensington and Chelsea Health Trainer Service (KC), extract 31 August 2010"
     )
     text = plain_text(received)
     assert "nothing was published" in text
@@ -307,11 +312,12 @@ def test_failure_alert_says_nothing_was_published_and_names_the_file(
     assert "The published warehouse was left as it was: /srv/dcrs/warehouse/dcrs.duckdb." in text
     assert "download the export from DCRS again" in text
     assert "dcrs run --export /data/kc --warehouse /srv/dcrs/warehouse/dcrs.duckdb" in text
+    assert "the log file /srv/dcrs/warehouse/dcrs.duckdb.log" in text
 
 
 def test_failure_alert_without_a_service_names_the_export_directory() -> None:
-    message = compose_failure_alert("", "/data/kc", "manifest.json: missing", "w.duckdb")
-    assert message["Subject"] == "DCRS pipeline run failed — /data/kc"
+    message = compose_failure_alert("/data/kc", "manifest.json: missing", "w.duckdb")
+    assert message["Subject"] == "DCRS run failed, nothing published — export /data/kc"
 
 
 # --- settings from the environment ----------------------------------------------------
