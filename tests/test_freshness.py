@@ -145,7 +145,9 @@ def test_a_fresh_service_never_hides_a_late_one(two_services: Path) -> None:
         # the next day: still late (exit 9), but the same lateness is not emailed again
         again = check_freshness(two_services, "2010-10-09", server.port)
         assert again.returncode == 9, again.stdout + again.stderr
-        assert "KC: already alerted on 2010-10-08 for this due date, not again" in again.stdout
+        assert (
+            "Late alert for KC already sent on 2010-10-08 for this due date: not sent again"
+        ) in again.stdout
         assert len(server.messages) == 2
 
 

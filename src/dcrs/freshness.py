@@ -170,8 +170,8 @@ def write_late_alerts(warehouse: Path, late: list[ServiceFreshness], today: dt.d
         remembered = state.get(service.service_code, {})
         if remembered.get("due") == service.due.isoformat():
             lines.append(
-                f"{service.service_code}: already alerted on {remembered.get('alerted_on')} "
-                "for this due date, not again"
+                f"Late alert for {service.service_code} already sent on "
+                f"{remembered.get('alerted_on')} for this due date: not sent again"
             )
             continue
         for audience in (alerts.MANAGER, alerts.ENGINEER):
@@ -190,7 +190,7 @@ def write_late_alerts(warehouse: Path, late: list[ServiceFreshness], today: dt.d
             "alerted_on": today.isoformat(),
         }
         _write_state(warehouse, state)
-        lines.append(f"{service.service_code}: late alert written to the outbox")
+        lines.append(f"Late alert for {service.service_code} written to the outbox")
     return lines
 
 
