@@ -153,9 +153,11 @@ def run(
 
     The Great Expectations suites (data capture, validity, structure) run inside the dbt
     build; their results are kept for every extract in marts.data_quality_results, and
-    Data Docs are written to the folder data_docs beside the warehouse. When a check fails,
-    the service manager gets one email (SMTP settings from DCRS_SMTP_HOST, DCRS_SMTP_PORT,
-    DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD).
+    Data Docs are written to the folder data_docs beside the warehouse. The service's
+    managers get one email, with the report attached: the checks that failed, or that all
+    passed; a failed run emails the data engineer (settings DCRS_SMTP_HOST,
+    DCRS_SMTP_PORT, DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_ALERT_TO_<CODE>, DCRS_ENGINEER_TO,
+    DCRS_REPORT_URL, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD: docs/operations.md).
 
     The warehouse X.duckdb and its outputs (the folder X beside it: report.html,
     report-published.html, parquet, data_docs) are published together, or not at all.
