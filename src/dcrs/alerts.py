@@ -552,7 +552,7 @@ class Extract:
     @property
     def service(self) -> str:
         """``Kensington and Chelsea Health Trainer Service (KC)``."""
-        if self.service_code and self.service_code not in self.service_name:
+        if self.service_code and self.service_name:
             return f"{self.service_name} ({self.service_code})"
         return self.service_name or self.service_code
 
