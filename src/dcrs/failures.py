@@ -28,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from dcrs.release import log_file
+
 EXIT_UNEXPECTED = 1
 EXIT_UNTRUSTED_EXPORT = 2
 EXIT_BUILD_FAILED = 3
@@ -57,7 +59,7 @@ class Failure:
 
 
 def log_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".log")
+    return log_file(warehouse)
 
 
 def log_traceback(warehouse: Path, error: BaseException) -> Path | None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 
-from dcrs import alerts, failures, outbox, release, settings
+from dcrs import alerts, outbox, release, settings
 from dcrs.build import DATABASE_NAME, OUTPUTS_DIR, build
 from dcrs.export_contract import MANIFEST_FILE
 from dcrs.load import ExportError, LoadReport, load_export, read_manifest
@@ -137,7 +137,7 @@ def send_failure_alert(
     extract = _extract_of(export_dir)
     folder = release.outbox_folder(warehouse)
     message = alerts.compose_failure_alert(
-        str(export_dir), str(error), str(warehouse), extract, str(failures.log_path(warehouse))
+        str(export_dir), str(error), str(warehouse), extract, str(release.log_file(warehouse))
     )
     outbox.put(folder, message, "failure")
     if extract is not None:
