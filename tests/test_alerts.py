@@ -133,7 +133,7 @@ def test_quality_alert_is_one_email_naming_exactly_the_failing_fields(
     assert received["To"] == ", ".join(RECIPIENTS)
     assert received["Subject"] == (
         "DCRS data capture: 4 fields below standard — "
-        "Kensington and Chelsea Health Trainer Service, extract 31 August 2010"
+        "Kensington and Chelsea Health Trainer Service (KC), extract 31 August 2010"
     )
     text = plain_text(received)
 
@@ -173,8 +173,11 @@ def test_quality_alert_is_one_email_naming_exactly_the_failing_fields(
     assert (
         "Primary health issue: Record the primary health issue at the initial assessment."
     ) in what_to_do
-    assert "marts.data_capture" in what_to_do
-    assert "Data Docs" in what_to_do
+    # no table name or tool the manager cannot open without a link: the figures in words
+    assert "marts." not in text
+    assert "Data Docs" not in text
+    assert "each percentage is the share of the service's records" in text
+    assert "Ask the data engineer for this extract's report (report.html)" in text
 
     html_body = received.get_body(preferencelist=("html",))
     assert html_body is not None
@@ -288,17 +291,19 @@ def test_failure_alert_says_nothing_was_published_and_names_the_file(
         "says 256: the export is truncated or altered"
     )
     message = compose_failure_alert(
-        service_label="Kensington and Chelsea Health Trainer Service (KC)",
         export_dir="/data/kc",
         error=error,
         warehouse="/srv/dcrs/warehouse/dcrs.duckdb",
+        extract=alerts.Extract(SERVICE_NAME, "KC", "2010-08-31"),
+        log_file="/srv/dcrs/warehouse/dcrs.duckdb.log",
     )
     send(message, settings_for(smtp_server), backoff_seconds=0, log=lambda line: None)
 
     assert len(smtp_server.messages) == 1
     received = smtp_server.messages[0]
     assert received["Subject"] == (
-        "DCRS pipeline run failed — Kensington and Chelsea Health Trainer Service (KC)"
+        "DCRS run failed, nothing published — "
+        "Kensington and Chelsea Health Trainer Service (KC), extract 31 August 2010"
     )
     text = plain_text(received)
     assert "nothing was published" in text
@@ -307,11 +312,12 @@ def test_failure_alert_says_nothing_was_published_and_names_the_file(
     assert "The published warehouse was left as it was: /srv/dcrs/warehouse/dcrs.duckdb." in text
     assert "download the export from DCRS again" in text
     assert "dcrs run --export /data/kc --warehouse /srv/dcrs/warehouse/dcrs.duckdb" in text
+    assert "the log file /srv/dcrs/warehouse/dcrs.duckdb.log" in text
 
 
 def test_failure_alert_without_a_service_names_the_export_directory() -> None:
-    message = compose_failure_alert("", "/data/kc", "manifest.json: missing", "w.duckdb")
-    assert message["Subject"] == "DCRS pipeline run failed — /data/kc"
+    message = compose_failure_alert("/data/kc", "manifest.json: missing", "w.duckdb")
+    assert message["Subject"] == "DCRS run failed, nothing published — export /data/kc"
 
 
 # --- settings from the environment ----------------------------------------------------
@@ -578,3 +584,141 @@ def test_server_requiring_login_refuses_mail_without_it(auth_server: SmtpServer)
     with pytest.raises(AlertDeliveryError, match="530"):
         send(sample_alert(), settings_for(auth_server), attempts=1, log=lambda line: None)
     assert auth_server.messages == []
+
+
+# --- whom each email is for (issue 17) ------------------------------------------------
+
+ROUTING_ENVIRONMENT = {
+    "DCRS_SMTP_HOST": "127.0.0.1",
+    "DCRS_ALERT_FROM": SENDER,
+    "DCRS_ALERT_TO": "everyone@example.org",
+    "DCRS_ALERT_TO_KC": "kc.manager@example.org, kc.lead@example.org",
+    "DCRS_ENGINEER_TO": "data.engineer@example.org",
+}
+KC_AUGUST = alerts.Extract(SERVICE_NAME, "KC", "2010-08-31")
+
+
+def routing_settings(server: SmtpServer, **changes: str) -> SmtpSettings:
+    environ = {**ROUTING_ENVIRONMENT, "DCRS_SMTP_PORT": str(server.port), **changes}
+    settings = SmtpSettings.from_environment({k: v for k, v in environ.items() if v})
+    assert settings is not None
+    return settings
+
+
+def test_a_services_emails_go_to_its_own_managers(smtp_server: SmtpServer) -> None:
+    settings = routing_settings(smtp_server)
+    assert settings.service_recipients == {"KC": ["kc.manager@example.org", "kc.lead@example.org"]}
+    other = compose_quality_alert(
+        "Westminster Health Trainers", "WM", "2010-08-31", EXPORT_DIR, sample_results(), {}
+    )
+    assert other is not None
+    for message in (sample_alert(), other):
+        send(message, settings, backoff_seconds=0, log=lambda line: None)
+    kc, westminster = smtp_server.deliveries
+    assert kc.recipients == ["kc.manager@example.org", "kc.lead@example.org"]
+    assert kc.message["To"] == "kc.manager@example.org, kc.lead@example.org"
+    # a service without its own setting falls back to DCRS_ALERT_TO
+    assert westminster.recipients == ["everyone@example.org"]
+    assert westminster.message["Subject"].endswith(
+        "Westminster Health Trainers (WM), extract 31 August 2010"
+    )
+
+
+def test_a_service_setting_is_checked_like_the_others() -> None:
+    with pytest.raises(AlertConfigError, match="DCRS_ALERT_TO_KC holds 'kc.manager'"):
+        SmtpSettings.from_environment({**ROUTING_ENVIRONMENT, "DCRS_ALERT_TO_KC": "kc.manager"})
+
+
+def test_failed_runs_go_to_the_engineer_and_the_manager_gets_no_commands(
+    smtp_server: SmtpServer,
+) -> None:
+    engineer = compose_failure_alert(
+        "/data/kc", "goals.csv: missing", "/srv/dcrs.duckdb", KC_AUGUST, "/srv/dcrs.duckdb.log"
+    )
+    notice = alerts.compose_failure_notice(KC_AUGUST, "2010-07-31")
+    settings = routing_settings(smtp_server)
+    for message in (engineer, notice):
+        send(message, settings, backoff_seconds=0, log=lambda line: None)
+    to_engineer, to_manager = smtp_server.deliveries
+    assert to_engineer.recipients == ["data.engineer@example.org"]
+    assert "dcrs run --export /data/kc" in plain_text(to_engineer.message)
+    assert to_manager.recipients == ["kc.manager@example.org", "kc.lead@example.org"]
+    assert to_manager.message["Subject"] == (
+        "DCRS extract not published yet — "
+        "Kensington and Chelsea Health Trainer Service (KC), extract 31 August 2010"
+    )
+    text = plain_text(to_manager.message)
+    assert "still show the extract of 31 July 2010" in text
+    assert "dcrs " not in text
+    assert "/srv" not in text  # no paths, no log file
+
+
+def test_without_an_engineer_the_manager_gets_only_the_full_email(
+    smtp_server: SmtpServer,
+) -> None:
+    """DCRS_ENGINEER_TO unset: the engineer's email goes to DCRS_ALERT_TO, and a manager
+    who is on that list is not sent the notice as well."""
+    settings = routing_settings(smtp_server, DCRS_ENGINEER_TO="", DCRS_ALERT_TO_KC="")
+    engineer = compose_failure_alert("/data/kc", "goals.csv: missing", "w.duckdb", KC_AUGUST)
+    notice = alerts.compose_failure_notice(KC_AUGUST, None)
+    assert send(engineer, settings, backoff_seconds=0) == ["everyone@example.org"]
+    assert send(notice, settings, backoff_seconds=0) == []
+    assert len(smtp_server.deliveries) == 1
+
+
+def test_quality_alert_attaches_and_links_the_report(smtp_server: SmtpServer) -> None:
+    report = b"<!doctype html><title>KC, 31 August 2010</title>\n"
+    message = compose_quality_alert(
+        SERVICE_NAME,
+        "KC",
+        "2010-08-31",
+        EXPORT_DIR,
+        sample_results(),
+        {},
+        report=report,
+        report_link="https://intranet.example.org/dcrs/report.html",
+    )
+    assert message is not None
+    send(message, routing_settings(smtp_server), backoff_seconds=0)
+    (received,) = smtp_server.messages
+    (attachment,) = received.iter_attachments()
+    assert attachment.get_filename() == "report.html"
+    assert attachment.get_content_type() == "text/html"
+    assert attachment.get_content().encode() == report
+    text = plain_text(received)
+    assert "The report of this extract is attached (report.html" in text
+    assert "Section 3, Data capture" in text
+    assert "https://intranet.example.org/dcrs/report.html#data-capture" in text
+    html_body = received.get_body(preferencelist=("html",)).get_content()
+    assert '<a href="https://intranet.example.org/dcrs/report.html#data-capture">' in html_body
+
+
+def test_report_url_is_the_outputs_folders_address() -> None:
+    assert alerts.report_url({}) is None
+    assert (
+        alerts.report_url({"DCRS_REPORT_URL": "https://intranet.example.org/dcrs/"})
+        == "https://intranet.example.org/dcrs/report.html"
+    )
+
+
+def test_all_passed_email(smtp_server: SmtpServer) -> None:
+    message = alerts.compose_all_passed(KC_AUGUST, EXPORT_DIR, 25, report=b"<html></html>")
+    send(message, routing_settings(smtp_server), backoff_seconds=0)
+    (delivery,) = smtp_server.deliveries
+    assert delivery.recipients == ["kc.manager@example.org", "kc.lead@example.org"]
+    assert delivery.message["Subject"] == (
+        "DCRS: all 25 checks passed — "
+        "Kensington and Chelsea Health Trainer Service (KC), extract 31 August 2010"
+    )
+    text = plain_text(delivery.message)
+    assert "if a month passes without an email about the DCRS extract" in text
+    assert len(list(delivery.message.iter_attachments())) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [(None, True), ("true", True), ("ture", True), ("false", False), ("0", False), ("off", False)],
+)
+def test_all_passed_email_is_on_unless_turned_off(value: str | None, on: bool) -> None:
+    environ = {} if value is None else {"DCRS_ALERT_ALL_PASSED": value}
+    assert alerts.all_passed_email_on(environ) is on

@@ -15,7 +15,7 @@ from conftest import DCRS, ROOT, connect, copy_warehouse
 
 from dcrs.cli import parse_date
 
-COMMANDS = ("run", "run-inbox", "rebuild", "report", "generate")
+COMMANDS = ("run", "run-inbox", "rebuild", "report", "check-freshness", "generate")
 
 
 def dcrs(*arguments: str, columns: int = 80) -> subprocess.CompletedProcess[str]:

@@ -425,7 +425,7 @@ def test_a_kill_while_alerting_delays_or_repeats_an_alert_never_loses_it(
     tmp_path, kill_at, received
 ):
     folder = tmp_path / "dcrs.duckdb.outbox"
-    message = alerts_module.compose_failure_alert("KC", "/exports/kc", "goals.csv: missing", "w")
+    message = alerts_module.compose_failure_alert("/exports/kc", "goals.csv: missing", "w")
     outbox_module.put(folder, message, "failure")
     with running_smtp_server() as server:
         environment = smtp_environment(server.port) | {"KILL_AT": kill_at}

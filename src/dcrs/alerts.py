@@ -1,11 +1,16 @@
-"""Email alerts for the service manager: data-capture shortfalls and failed runs.
+"""Email alerts: data-capture shortfalls, passed checks, failed runs and late extracts.
 
-A run that finds failing data-quality checks sends **one** email listing, in plain words,
-each field below its capture standard (with its figures and last month's), any failed
-validity or structure checks, and what to do. A run that fails outright sends an email
-saying what failed and that the published warehouse was left as it was.
+A run that finds failing data-quality checks sends the service's manager **one** email
+listing, in plain words, each field below its capture standard (with its figures and last
+month's), any failed validity or structure checks, and what to do, with the run's own
+``report.html`` attached; a run whose checks all pass says so (unless turned off), so that
+silence always means something is wrong. A run that fails outright sends the data
+engineer what failed and what to do (the command, the log file), and the manager, when
+the service is known, only what it means for them. ``dcrs check-freshness`` tells both
+when a service's next extract is late (:mod:`dcrs.freshness`).
 
-The SMTP server and the addresses come from the environment, never from the repository:
+The SMTP server and the addresses come from the environment (or a mapping of the same
+names), never from the repository:
 
 =======================  ============================================================
 ``DCRS_SMTP_HOST``       the SMTP server; unset (or empty) means alerts are off
@@ -13,7 +18,18 @@ The SMTP server and the addresses come from the environment, never from the repo
 ``DCRS_ALERT_FROM``      the sender's address; required when the host is set (there is
                          no made-up default: relays often reject an invented
                          ``user@machine`` sender, so it must be a real address)
-``DCRS_ALERT_TO``        recipients, comma-separated; unset (or empty) means alerts are off
+``DCRS_ALERT_TO``        recipients, comma-separated; unset (or empty) means alerts are
+                         off. They get every email that no setting below sends elsewhere
+``DCRS_ALERT_TO_<CODE>`` the managers of service ``<CODE>`` (its service code, e.g.
+                         ``DCRS_ALERT_TO_KC``), comma-separated: that service's emails go
+                         to them instead of ``DCRS_ALERT_TO``
+``DCRS_ENGINEER_TO``     the data engineers, comma-separated: failed runs and late
+                         extracts, with the commands; default ``DCRS_ALERT_TO``
+``DCRS_REPORT_URL``      the web address at which the outputs folder beside the
+                         warehouse (``X/`` for ``X.duckdb``) is served; emails then link
+                         ``<URL>/report.html``
+``DCRS_ALERT_ALL_PASSED`` ``false`` (or ``0``, ``no``, ``off``) stops the email of a run
+                         whose checks all pass; on by default
 ``DCRS_SMTP_USER``       login name, optional; needs ``DCRS_SMTP_PASSWORD`` with it
 ``DCRS_SMTP_PASSWORD``   login password
 ``DCRS_SMTP_STARTTLS``   ``true`` / ``false``; unset means: use STARTTLS when a user is
@@ -21,6 +37,10 @@ The SMTP server and the addresses come from the environment, never from the repo
 ``DCRS_SMTP_ALLOW_PLAINTEXT``  ``1`` lets the login go in clear when the server offers no
                          TLS; otherwise a login is only ever sent over TLS
 =======================  ============================================================
+
+Each email records whom it is for (``X-DCRS-Audience``: ``manager`` or ``engineer``, and
+``X-DCRS-Service``), and its recipients are looked up from the settings when it is sent,
+so an email waiting in the outbox goes to the addresses set when it leaves.
 
 On port 465 the connection is TLS from the start (implicit TLS); on other ports STARTTLS
 upgrades it. A password is never sent in clear unless ``DCRS_SMTP_ALLOW_PLAINTEXT=1``.
@@ -34,6 +54,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 import smtplib
 import ssl
 import time
@@ -90,10 +111,23 @@ FIELD_ADVICE: dict[str, str] = {
     "goal_set_date": "Record the date on which each goal was set.",
 }
 
-WHERE_TO_SEE_MORE = (
-    "To see more: the data-capture table marts.data_capture in the warehouse, and the "
-    "quality report (Data Docs)."
+WHAT_CAPTURE_MEANS = (
+    "What the figures mean: each percentage is the share of the service's records (its "
+    "clients, eligible clients or goals, as named) in which DCRS holds a usable answer for "
+    "the field, counted over every record in this month's export; the standard is the share "
+    "the service is expected to reach. A missing or unrecognised answer counts against it."
 )
+
+# The headers that say whom an email is for; its recipients are looked up when it is sent.
+AUDIENCE_HEADER = "X-DCRS-Audience"
+SERVICE_HEADER = "X-DCRS-Service"
+# On the manager's notice of a failed run: the engineer has the full email, so the notice
+# is not sent separately when it would reach the same people.
+ENGINEER_TOLD_HEADER = "X-DCRS-Engineer-Told"
+MANAGER = "manager"
+ENGINEER = "engineer"
+SERVICE_RECIPIENTS_PREFIX = "DCRS_ALERT_TO_"
+REPORT_ATTACHMENT = "report.html"
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -139,11 +173,42 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     starttls: bool | None = None
     allow_plaintext: bool = False
+    # a service's managers, by service code in capitals (DCRS_ALERT_TO_<CODE>)
+    service_recipients: dict[str, list[str]] = field(default_factory=dict)
+    # the data engineers (DCRS_ENGINEER_TO); empty: ``recipients``
+    engineers: list[str] = field(default_factory=list)
 
     @property
     def server(self) -> str:
         """``host:port``, for messages."""
         return f"{self.host}:{self.port}"
+
+    def managers(self, service_code: str | None) -> list[str]:
+        """Who gets a service's emails: its own managers, else ``DCRS_ALERT_TO``."""
+        if service_code:
+            own = self.service_recipients.get(service_code.upper())
+            if own:
+                return list(own)
+        return list(self.recipients)
+
+    def engineer_recipients(self) -> list[str]:
+        """Who gets failed runs and late extracts: ``DCRS_ENGINEER_TO``, else
+        ``DCRS_ALERT_TO``."""
+        return list(self.engineers or self.recipients)
+
+    def recipients_for(self, message: EmailMessage) -> list[str]:
+        """The recipients of ``message``, from the audience and service it names; an
+        email that names none goes to ``recipients``. Empty for a manager's notice of a
+        failed run that would reach only people who get the engineer's email of it."""
+        audience = message[AUDIENCE_HEADER]
+        if audience == ENGINEER:
+            return self.engineer_recipients()
+        if audience == MANAGER:
+            managers = self.managers(message[SERVICE_HEADER])
+            if message[ENGINEER_TOLD_HEADER] and set(managers) <= set(self.engineer_recipients()):
+                return []
+            return managers
+        return list(self.recipients)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> SmtpSettings | None:
@@ -184,6 +249,16 @@ class SmtpSettings:
             )
         for recipient in recipients:
             _check_address("DCRS_ALERT_TO", recipient)
+        service_recipients = {
+            name.removeprefix(SERVICE_RECIPIENTS_PREFIX).upper(): _addresses(environ, name)
+            for name in sorted(environ)
+            if name.startswith(SERVICE_RECIPIENTS_PREFIX) and _setting(environ, name) is not None
+        }
+        engineers = (
+            _addresses(environ, "DCRS_ENGINEER_TO")
+            if _setting(environ, "DCRS_ENGINEER_TO") is not None
+            else []
+        )
 
         user = _setting(environ, "DCRS_SMTP_USER")
         password = environ.get("DCRS_SMTP_PASSWORD") or None
@@ -213,6 +288,8 @@ class SmtpSettings:
             password=password,
             starttls=starttls,
             allow_plaintext=_setting(environ, "DCRS_SMTP_ALLOW_PLAINTEXT") == "1",
+            service_recipients=service_recipients,
+            engineers=engineers,
         )
 
 
@@ -233,6 +310,35 @@ def _setting(environ: Mapping[str, str], name: str) -> str | None:
     """An environment variable, stripped; ``None`` when unset or blank."""
     value = environ.get(name, "").strip()
     return value or None
+
+
+def _addresses(environ: Mapping[str, str], name: str) -> list[str]:
+    """A comma-separated list of addresses, each checked."""
+    text = _setting(environ, name) or ""
+    addresses = [part.strip() for part in text.split(",") if part.strip()]
+    if not addresses:
+        raise AlertConfigError(
+            f"{name} holds no address: {text!r}; give one or more, separated by commas"
+        )
+    for address in addresses:
+        _check_address(name, address)
+    return addresses
+
+
+def report_url(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The address of the published ``report.html`` (``DCRS_REPORT_URL``, the outputs
+    folder's web address, plus ``/report.html``); ``None`` when unset."""
+    base = _setting(environ, "DCRS_REPORT_URL")
+    if base is None:
+        return None
+    return f"{base.rstrip('/')}/{REPORT_ATTACHMENT}"
+
+
+def all_passed_email_on(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a run whose checks all pass sends its email (``DCRS_ALERT_ALL_PASSED``):
+    on unless set to false, 0, no or off, so that a typo never silences it."""
+    value = _setting(environ, "DCRS_ALERT_ALL_PASSED")
+    return value is None or value.lower() not in FALSE_WORDS
 
 
 def _check_address(variable: str, address: str) -> None:
@@ -263,6 +369,15 @@ def _render_text(blocks: Sequence[_Block]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+URL_PATTERN = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:)]")
+
+
+def _linked(line: str) -> str:
+    """A line as HTML, its web addresses as links."""
+    escaped = html.escape(line)
+    return URL_PATTERN.sub(lambda match: f'<a href="{match[0]}">{match[0]}</a>', escaped)
+
+
 def _render_html(blocks: Sequence[_Block]) -> str:
     parts: list[str] = []
     for block in blocks:
@@ -272,16 +387,30 @@ def _render_html(blocks: Sequence[_Block]) -> str:
             items = "".join(f"<li>{html.escape(line)}</li>" for line in block.lines)
             parts.append(f"<ul>{items}</ul>")
         else:
-            parts.append(f"<p>{'<br>'.join(html.escape(line) for line in block.lines)}</p>")
+            parts.append(f"<p>{'<br>'.join(_linked(line) for line in block.lines)}</p>")
     return "<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 
-def _message(subject: str, blocks: Sequence[_Block]) -> EmailMessage:
+def _message(
+    subject: str,
+    blocks: Sequence[_Block],
+    audience: str | None = None,
+    service_code: str | None = None,
+    report: bytes | None = None,
+) -> EmailMessage:
+    """An email of plain text and HTML, marked with whom it is for, with the report
+    attached when one is given."""
     message = EmailMessage()
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=True)
+    if audience is not None:
+        message[AUDIENCE_HEADER] = audience
+    if service_code:
+        message[SERVICE_HEADER] = service_code
     message.set_content(_render_text(blocks))
     message.add_alternative(_render_html(blocks), subtype="html")
+    if report is not None:
+        message.add_attachment(report, maintype="text", subtype="html", filename=REPORT_ATTACHMENT)
     return message
 
 
@@ -412,6 +541,49 @@ def field_advice(result: CheckResultLike) -> str:
     return f"{field_label(result)}: {advice}"
 
 
+@dataclass(frozen=True)
+class Extract:
+    """A service's extract, as an email names it."""
+
+    service_name: str
+    service_code: str
+    extract_date: str  # YYYY-MM-DD
+
+    @property
+    def service(self) -> str:
+        """``Kensington and Chelsea Health Trainer Service (KC)``."""
+        if self.service_code and self.service_name:
+            return f"{self.service_name} ({self.service_code})"
+        return self.service_name or self.service_code
+
+    @property
+    def date_words(self) -> str:
+        """``31 August 2010``."""
+        return format_extract_date(self.extract_date)
+
+    @property
+    def subject_tail(self) -> str:
+        """What every subject ends with: the service and the extract."""
+        return f"{self.service}, extract {self.date_words}"
+
+
+def _report_blocks(report: bytes | None, url: str | None, section: str) -> list[_Block]:
+    """Where the manager looks: the attached report (``section`` of it) and its link."""
+    lines = []
+    if report is not None:
+        lines.append(
+            f"The report of this extract is attached ({REPORT_ATTACHMENT}: open it in a web "
+            f"browser; it works offline and prints well). {section}"
+        )
+    if url is not None:
+        lines.append(f"The report online, which always shows the latest extract published: {url}")
+    if not lines:
+        lines.append(
+            f"Ask the data engineer for this extract's report ({REPORT_ATTACHMENT}). {section}"
+        )
+    return [_Block("paragraph", [line]) for line in lines]
+
+
 def compose_quality_alert(
     service_name: str,
     service_code: str,
@@ -419,12 +591,17 @@ def compose_quality_alert(
     export_dir: str,
     failures: Iterable[CheckResultLike],
     previous_percent: Mapping[str, float],
+    report: bytes | None = None,
+    report_link: str | None = None,
 ) -> EmailMessage | None:
-    """The one email for a run with failing quality checks; ``None`` when none failed.
+    """The manager's one email for a run with failing quality checks; ``None`` when none
+    failed.
 
     ``failures`` may hold passing checks too: they are left out. ``previous_percent``
     maps a capture field (or, failing that, the check's name) to last month's percent
-    captured; a field not in it reads "Last month: no earlier extract."
+    captured; a field not in it reads "Last month: no earlier extract." ``report``, the
+    run's own report.html, is attached; ``report_link`` (the published report's address)
+    is given.
     """
     failed = [result for result in failures if not result.passed]
     if not failed:
@@ -432,8 +609,7 @@ def compose_quality_alert(
     capture = [result for result in failed if result.suite == CAPTURE_SUITE]
     others = [result for result in failed if result.suite != CAPTURE_SUITE]
 
-    service = f"{service_name} ({service_code})" if service_code else service_name
-    extract = format_extract_date(extract_date)
+    extract = Extract(service_name, service_code, extract_date)
     problems: list[str] = []
     if capture:
         problems.append(_plural(len(capture), "field", "fields") + " below standard")
@@ -446,14 +622,14 @@ def compose_quality_alert(
     if others:
         findings.append(_plural(len(others), "other check", "other checks") + " failed")
     topic = "DCRS data capture" if capture else "DCRS data quality"
-    subject = f"{topic}: {', '.join(problems)} — {service_name}, extract {extract}"
+    subject = f"{topic}: {', '.join(problems)} — {extract.subject_tail}"
 
     blocks = [
         _Block(
             "paragraph",
             [
-                f"The DCRS extract of {extract} for {service} has been checked: "
-                f"{' and '.join(findings)}.",
+                f"The DCRS extract of {extract.date_words} for {extract.service} has been "
+                f"checked and published: {' and '.join(findings)}.",
                 f"Export: {export_dir}",
             ],
         )
@@ -463,6 +639,7 @@ def compose_quality_alert(
         blocks.extend(
             _Block("paragraph", [capture_paragraph(result, previous_percent)]) for result in capture
         )
+        blocks.append(_Block("paragraph", [WHAT_CAPTURE_MEANS]))
     if others:
         blocks.append(_Block("heading", ["Other checks that failed"]))
         blocks.append(_Block("list", [other_check_line(result) for result in others]))
@@ -475,8 +652,56 @@ def compose_quality_alert(
             "monthly export."
         )
     blocks.append(_Block("list", advice))
-    blocks.append(_Block("paragraph", [WHERE_TO_SEE_MORE]))
-    return _message(subject, blocks)
+    blocks.append(_Block("heading", ["Where to look"]))
+    blocks.extend(
+        _report_blocks(
+            report,
+            f"{report_link}#data-capture" if report_link else None,
+            "Section 3, Data capture, shows every field's figure against its standard and "
+            "its trend since the first extract.",
+        )
+    )
+    return _message(subject, blocks, MANAGER, service_code, report)
+
+
+def compose_all_passed(
+    extract: Extract,
+    export_dir: str,
+    checks: int,
+    report: bytes | None = None,
+    report_link: str | None = None,
+) -> EmailMessage:
+    """The manager's email for a run whose every check passed: sent every month (unless
+    turned off), so that a month without any email means something went wrong."""
+    subject = f"DCRS: all {checks} checks passed — {extract.subject_tail}"
+    blocks = [
+        _Block(
+            "paragraph",
+            [
+                f"The DCRS extract of {extract.date_words} for {extract.service} has been "
+                f"checked and published: all {checks} checks passed. Every field is recorded "
+                "at or above its data-capture standard, and no record failed a validity or "
+                "structure check.",
+                f"Export: {export_dir}",
+            ],
+        ),
+        _Block("heading", ["What to do"]),
+        _Block(
+            "paragraph",
+            [
+                "Nothing. This email comes every month when all is well: if a month passes "
+                "without an email about the DCRS extract, tell the data engineer."
+            ],
+        ),
+        _Block("heading", ["Where to look"]),
+        *_report_blocks(
+            report,
+            report_link,
+            "It holds the month's figures: the headline figures and targets, every measure "
+            "beside its benchmark, and data capture.",
+        ),
+    ]
+    return _message(subject, blocks, MANAGER, extract.service_code, report)
 
 
 # ---------------------------------------------------------------------------------------
@@ -484,21 +709,40 @@ def compose_quality_alert(
 
 
 def compose_failure_alert(
-    service_label: str, export_dir: str, error: str, warehouse: str
+    export_dir: str,
+    error: str,
+    warehouse: str,
+    extract: Extract | None = None,
+    log_file: str | None = None,
 ) -> EmailMessage:
-    """The email for a run that failed outright: what failed, and that nothing changed.
+    """The data engineer's email for a run that failed outright: what failed, that
+    nothing changed, and what to do (the command, the log file).
 
-    ``service_label`` may be empty (e.g. the manifest could not be read); the subject then
-    names the export directory. ``error`` is the run's own message, which names the file
-    and the problem.
+    ``extract`` is ``None`` when the manifest could not be read; the subject then names
+    the export folder. ``error`` is the run's own message, which names the file and the
+    problem.
     """
-    label = service_label or export_dir
-    subject = f"DCRS pipeline run failed — {label}"
+    label = extract.subject_tail if extract is not None else f"export {export_dir}"
+    subject = f"DCRS run failed, nothing published — {label}"
+    what = f"{extract.service}, extract {extract.date_words}" if extract else "the export"
+    steps = [
+        "If the message names a file of the export, fix it or download the export from DCRS "
+        "again (every file and manifest.json from the same download), into the same folder.",
+        f"Then run it again: dcrs run --export {export_dir} --warehouse {warehouse}",
+        "A run from the inbox (dcrs run-inbox) does not try the same files again: only "
+        "corrected files are tried at its next run.",
+    ]
+    if log_file:
+        steps.append(
+            f"If the message is not about the export, the details are in the log file "
+            f'{log_file}, and docs/operations.md ("When a run fails") says what each '
+            "kind of failure needs."
+        )
     blocks = [
         _Block(
             "paragraph",
             [
-                f"The DCRS pipeline run for {label} failed, so nothing was published.",
+                f"The DCRS pipeline run for {what} failed, so nothing was published.",
                 f"Export: {export_dir}",
             ],
         ),
@@ -512,19 +756,90 @@ def compose_failure_alert(
             ],
         ),
         _Block("heading", ["What to do"]),
+        _Block("list", steps),
+    ]
+    return _message(subject, blocks, ENGINEER, extract.service_code if extract else None)
+
+
+def compose_failure_notice(extract: Extract, previous_extract: str | None) -> EmailMessage:
+    """The manager's email for a failed run of their service: only what it means for
+    them (no commands); marked so that it is not sent to people who get the engineer's."""
+    subject = f"DCRS extract not published yet — {extract.subject_tail}"
+    if previous_extract is None:
+        still = "No extract of the service has been published yet."
+    else:
+        still = (
+            "The reports and the warehouse still show the extract of "
+            f"{format_extract_date(previous_extract)}."
+        )
+    blocks = [
         _Block(
-            "list",
+            "paragraph",
             [
-                "If the message names a file of the export, fix it or download the export "
-                "from DCRS again (every file and manifest.json from the same download).",
-                f"Then run the pipeline again: dcrs run --export {export_dir} "
-                f"--warehouse {warehouse}",
-                "If the message is not about the export, forward this email to whoever "
-                "maintains the pipeline.",
+                f"The DCRS extract of {extract.date_words} for {extract.service} could not "
+                f"be processed, so its figures have not been published. {still}"
+            ],
+        ),
+        _Block("heading", ["What to do"]),
+        _Block(
+            "paragraph",
+            [
+                "Nothing for now: the data engineer has been sent the details. They may ask "
+                "whoever downloads the service's export from DCRS to download it again. You "
+                "will get the usual email about the extract once it is published."
             ],
         ),
     ]
-    return _message(subject, blocks)
+    message = _message(subject, blocks, MANAGER, extract.service_code)
+    message[ENGINEER_TOLD_HEADER] = "yes"
+    return message
+
+
+# ---------------------------------------------------------------------------------------
+# Late extract (dcrs check-freshness)
+
+
+def compose_late_extract(
+    extract: Extract, next_month: str, due: date, today: date, audience: str, warehouse: str
+) -> EmailMessage:
+    """The email for a service whose next extract is late: to its managers (what it
+    means) or to the data engineer (what to check, with the commands)."""
+    due_words = format_extract_date(due.isoformat())
+    subject = f"DCRS extract for {next_month} is late — {extract.service}"
+    opening = (
+        f"No DCRS extract for {next_month} has been loaded for {extract.service}: the latest "
+        f"is the extract of {extract.date_words}, and the next was due by {due_words}"
+        f" ({_plural((today - due).days, 'day', 'days')} ago). The reports still show "
+        f"the extract of {extract.date_words}."
+    )
+    if audience == ENGINEER:
+        what_to_do = _Block(
+            "list",
+            [
+                "Check that the export for the month arrived in the inbox; if it did, the "
+                "monthly run refused it or did not run: see the flow runs in Prefect, the "
+                'log file beside the warehouse and docs/operations.md ("When a run fails").',
+                "Once it is in the inbox, load it: dcrs run-inbox --inbox INBOX_FOLDER "
+                f"--warehouse {warehouse}",
+                "This email is sent once for this due date; dcrs check-freshness keeps "
+                "reporting the service as late (exit status 9) until its extract is loaded.",
+            ],
+        )
+    else:
+        what_to_do = _Block(
+            "paragraph",
+            [
+                "If the service's export has not been downloaded from DCRS this month, "
+                "download it as usual and pass it to the data engineer; otherwise the data "
+                "engineer, who has also been told, will look into it."
+            ],
+        )
+    blocks = [
+        _Block("paragraph", [opening]),
+        _Block("heading", ["What to do"]),
+        what_to_do,
+    ]
+    return _message(subject, blocks, audience, extract.service_code)
 
 
 # ---------------------------------------------------------------------------------------
@@ -552,7 +867,10 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
 
 
 def _deliver_once(
-    message: EmailMessage, settings: SmtpSettings, log: Callable[[str], None]
+    message: EmailMessage,
+    settings: SmtpSettings,
+    recipients: list[str],
+    log: Callable[[str], None],
 ) -> None:
     with _connect(settings) as smtp:
         smtp.ehlo()
@@ -574,9 +892,7 @@ def _deliver_once(
                     )
                 log(f"Alert email: logging in to {settings.server} without TLS.")
             smtp.login(settings.user, settings.password or "")
-        refused = smtp.send_message(
-            message, from_addr=settings.sender, to_addrs=settings.recipients
-        )
+        refused = smtp.send_message(message, from_addr=settings.sender, to_addrs=recipients)
     if refused:
         # Some recipients accepted it (all refused raises SMTPRecipientsRefused); sending
         # again would duplicate it for them, so report the refused ones instead.
@@ -593,8 +909,11 @@ def send(
     attempts: int = 3,
     backoff_seconds: float = 2.0,
     log: Callable[[str], None] = print,
-) -> None:
-    """Send ``message`` to ``settings.recipients``, retrying on failure.
+) -> list[str]:
+    """Send ``message`` to its recipients (``settings.recipients_for``: by the audience
+    and service it names, else ``settings.recipients``), retrying on failure. Returns the
+    recipients; sends nothing and returns ``[]`` when it has none (a manager's notice
+    that only the engineer's recipients would get).
 
     Sets ``From``, ``To`` (and a ``Message-ID`` if it has none, kept across retries).
     A connection or SMTP error is logged and retried after ``backoff_seconds``, doubling
@@ -604,8 +923,11 @@ def send(
     """
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, not {attempts}")
+    recipients = settings.recipients_for(message)
+    if not recipients:
+        return []
     _replace_header(message, "From", settings.sender)
-    _replace_header(message, "To", ", ".join(settings.recipients))
+    _replace_header(message, "To", ", ".join(recipients))
     if message["Message-ID"] is None:
         domain = settings.sender.rpartition("@")[2]
         message["Message-ID"] = make_msgid(idstring="dcrs", domain=domain)
@@ -613,7 +935,7 @@ def send(
     last_error: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
-            _deliver_once(message, settings, log)
+            _deliver_once(message, settings, recipients, log)
         except (OSError, smtplib.SMTPException) as error:
             last_error = error
             log(
@@ -623,7 +945,7 @@ def send(
             if attempt < attempts:
                 time.sleep(backoff_seconds * 2 ** (attempt - 1))
         else:
-            return
+            return recipients
     raise AlertDeliveryError(
         f"Could not send the alert email {message['Subject']!r} via {settings.server} "
         f"after {_plural(attempts, 'attempt', 'attempts')}: {_describe(last_error)}"

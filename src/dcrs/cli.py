@@ -47,8 +47,9 @@ beside the warehouse, X.duckdb.log); 2 the export cannot be trusted; 3 a model o
 failed; 4 published, but an alert could not be delivered (it waits in the outbox and the next
 run sends it); 5 another run held the warehouse longer than --wait; 6 the warehouse was built
 by another version of the models (see `dcrs rebuild`); 7 another program holds the warehouse
-open for writing; 8 the warehouse's folder cannot be written. On any failure before
-publishing, the published warehouse and its outputs are left as they were."""
+open for writing; 8 the warehouse's folder cannot be written; 9 (`dcrs check-freshness`
+only) a service's extract is late. On any failure before publishing, the published
+warehouse and its outputs are left as they were."""
 
 # The warehouse a run publishes: `dcrs run`, `dcrs run-inbox` and `dcrs rebuild`
 WarehouseOption = Annotated[
@@ -152,9 +153,11 @@ def run(
 
     The Great Expectations suites (data capture, validity, structure) run inside the dbt
     build; their results are kept for every extract in marts.data_quality_results, and
-    Data Docs are written to the folder data_docs beside the warehouse. When a check fails,
-    the service manager gets one email (SMTP settings from DCRS_SMTP_HOST, DCRS_SMTP_PORT,
-    DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD).
+    Data Docs are written to the folder data_docs beside the warehouse. The service's
+    managers get one email, with the report attached: the checks that failed, or that all
+    passed; a failed run emails the data engineer (settings DCRS_SMTP_HOST,
+    DCRS_SMTP_PORT, DCRS_ALERT_FROM, DCRS_ALERT_TO, DCRS_ALERT_TO_<CODE>, DCRS_ENGINEER_TO,
+    DCRS_REPORT_URL, DCRS_SMTP_USER, DCRS_SMTP_PASSWORD: docs/operations.md).
 
     The warehouse X.duckdb and its outputs (the folder X beside it: report.html,
     report-published.html, parquet, data_docs) are published together, or not at all.
@@ -414,6 +417,62 @@ def report(
     except WarehouseBusy as error:
         _fail(error, warehouse)
     typer.echo(f"Wrote {written}")
+
+
+FRESHNESS_STATUSES = """Exit statuses: 0 every service's extract is on time; 9 a service's next
+extract is late (its alert sent); 4 an alert could not be delivered (it waits in the outbox,
+and the next command sends it); 2 no such warehouse, or DCRS_FRESHNESS_DAYS is not a number
+of days; 1, 5 and 7 as `dcrs run`."""
+
+
+@app.command(epilog=FRESHNESS_STATUSES, short_help="Say, per service, whether its extract is late.")
+def check_freshness(
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            help="The published warehouse to check (default: warehouse/dcrs.duckdb).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    today: Annotated[
+        dt.date | None,
+        typer.Option(
+            parser=parse_date,
+            metavar="<date>",
+            help="Check as on this day, YYYY-MM-DD or D/M/YYYY (default: today).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Say, for each service of the warehouse, whether its next extract is late, and
+    email the late ones' managers and the data engineer.
+
+    A service's next extract (for the month after its latest one) is due by that month's
+    end plus DCRS_FRESHNESS_DAYS days (default 7): after a January extract, the February
+    one is late from 8 March. Each service is checked on its own. One line per service;
+    a late service's email is sent once per due date (remembered in X.duckdb.freshness.json
+    beside the warehouse), but the command reports it late every day until its extract is
+    loaded. Run it daily (the Prefect deployment `freshness` does).
+    """
+    from dcrs.freshness import FreshnessConfigError, NoWarehouse, check
+
+    chosen = _warehouse(warehouse)
+    try:
+        outcome = check(chosen, today or dt.date.today(), echo=typer.echo)
+    except (FreshnessConfigError, NoWarehouse) as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(failures.EXIT_UNTRUSTED_EXPORT) from error
+    except Exception as error:
+        _fail(error, chosen)
+    if outcome.late:
+        typer.secho(
+            f"{len(outcome.late)} of {len(outcome.services)} service(s) late: "
+            + ", ".join(service.service_code for service in outcome.late),
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(failures.EXIT_EXTRACT_LATE)
 
 
 @app.command(short_help="Write synthetic DCRS exports for benchmarks and tests.")

@@ -13,6 +13,8 @@ traceback goes to a log file beside the warehouse (``X.duckdb.log``), not the te
  6   the warehouse was built by another version of the models (``dcrs rebuild``)
  7   another program holds the warehouse open for writing
  8   the warehouse's folder cannot be written (permissions, a read-only or full disk)
+ 9   ``dcrs check-freshness``: a service's next extract is late (its alert sent, or
+     waiting in the outbox when status 4)
 ===  ===================================================================================
 """
 
@@ -26,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from dcrs.release import log_file
+
 EXIT_UNEXPECTED = 1
 EXIT_UNTRUSTED_EXPORT = 2
 EXIT_BUILD_FAILED = 3
@@ -34,6 +38,7 @@ EXIT_RUN_IN_PROGRESS = 5
 EXIT_SCHEMA_MISMATCH = 6
 EXIT_WAREHOUSE_BUSY = 7
 EXIT_CANNOT_WRITE = 8
+EXIT_EXTRACT_LATE = 9
 
 # Failures whose traceback is worth keeping besides the message: the unexpected ones, and
 # those of the machine or the mail server. A refused export or a waiting run is said in full
@@ -54,7 +59,7 @@ class Failure:
 
 
 def log_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".log")
+    return log_file(warehouse)
 
 
 def log_traceback(warehouse: Path, error: BaseException) -> Path | None:

@@ -62,7 +62,13 @@ def deliver(folder: Path, log: Callable[[str], None] = print) -> list[str]:
     for path in waiting:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        alerts.send(message, settings, log=log)
+        recipients = alerts.send(message, settings, log=log)
         path.unlink()
-        sent.append(f"alert sent to {', '.join(settings.recipients)}: {message['Subject']}")
+        if recipients:
+            sent.append(f"alert sent to {', '.join(recipients)}: {message['Subject']}")
+        else:
+            sent.append(
+                f"not sent separately (its recipients get the engineer's email): "
+                f"{message['Subject']}"
+            )
     return sent

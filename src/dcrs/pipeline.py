@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 import duckdb
 
 from dcrs import alerts, outbox, release, settings
-from dcrs.build import DATABASE_NAME, build
+from dcrs.build import DATABASE_NAME, OUTPUTS_DIR, build
 from dcrs.export_contract import MANIFEST_FILE
 from dcrs.load import ExportError, LoadReport, load_export, read_manifest
 from dcrs.locking import DEFAULT_WAIT_SECONDS, exclusive_run
@@ -63,11 +63,15 @@ def load(export_dir: Path, folder: Path, warehouse: Path) -> LoadReport:
         return load_export(con, export_dir, temp_dir=release.temporary_folder(folder))
 
 
-def write_quality_alert(summary: RunSummary, outbox_dir: Path) -> str:
-    """Write the service manager's email about failing checks into the build folder's
-    outbox (released with the warehouse, sent after). Returns what will happen, in words."""
+def write_quality_alert(summary: RunSummary, outbox_dir: Path, report: Path | None = None) -> str:
+    """Write the service manager's email into the build folder's outbox (released with the
+    warehouse, sent after): the failing checks, or that every check passed (unless
+    ``DCRS_ALERT_ALL_PASSED`` turns that off), with ``report`` (the run's own report.html)
+    attached. Returns what will happen, in words."""
     if not alerts.alerts_configured():
         return alerts.alerts_off_reason()
+    attached = report.read_bytes() if report is not None and report.is_file() else None
+    link = alerts.report_url()
     message = alerts.compose_quality_alert(
         summary.service_name,
         summary.service_code,
@@ -75,10 +79,22 @@ def write_quality_alert(summary: RunSummary, outbox_dir: Path) -> str:
         str(summary.export_dir),
         summary.failed_checks,
         summary.previous_capture,
+        report=attached,
+        report_link=link,
     )
+    kind = "quality"
     if message is None:
-        return "no alert needed: every check passed"
-    outbox.put(outbox_dir, message, "quality")
+        if not alerts.all_passed_email_on():
+            return "no alert: every check passed (DCRS_ALERT_ALL_PASSED is off)"
+        message = alerts.compose_all_passed(
+            alerts.Extract(summary.service_name, summary.service_code, summary.extract_date),
+            str(summary.export_dir),
+            len(summary.quality),
+            report=attached,
+            report_link=link,
+        )
+        kind = "passed"
+    outbox.put(outbox_dir, message, kind)
     return "alert written to the outbox"
 
 
@@ -98,17 +114,44 @@ def deliver_alerts(warehouse: Path, echo: Callable[[str], None], published: bool
     return "; ".join(sent)
 
 
+def _extract_of(export_dir: Path) -> alerts.Extract | None:
+    """The service and extract an export's manifest names; ``None`` when it cannot be
+    read (the failure may be the manifest itself)."""
+    try:
+        manifest = read_manifest(export_dir)
+    except Exception:  # noqa: BLE001 - any unreadable manifest: the email names the folder
+        return None
+    return alerts.Extract(
+        manifest.service_name, manifest.service_code, manifest.extract_date.isoformat()
+    )
+
+
 def send_failure_alert(
     export_dir: Path, warehouse: Path, error: BaseException, echo: Callable[[str], None]
 ) -> str:
-    """Email the service manager that the run failed and nothing was published (through
-    the outbox, like every alert)."""
+    """Email the data engineer that the run failed and nothing was published, with what
+    to do; and the service's manager, when the manifest names the service, what it means
+    for them (through the outbox, like every alert)."""
     if not alerts.alerts_configured():
         return alerts.alerts_off_reason()
+    extract = _extract_of(export_dir)
+    folder = release.outbox_folder(warehouse)
     message = alerts.compose_failure_alert(
-        export_dir.name, str(export_dir), str(error), str(warehouse)
+        str(export_dir), str(error), str(warehouse), extract, str(release.log_file(warehouse))
     )
-    outbox.put(release.outbox_folder(warehouse), message, "failure")
+    outbox.put(folder, message, "failure")
+    if extract is not None:
+        try:
+            earlier = loaded_extracts(warehouse)
+        except Exception:  # noqa: BLE001 - the warehouse may be what failed
+            earlier = set()
+        previous = max(
+            (date for service, date in earlier if service == extract.service_code), default=None
+        )
+        notice = alerts.compose_failure_notice(
+            extract, previous.isoformat() if previous is not None else None
+        )
+        outbox.put(folder, notice, "failure-notice")
     return deliver_alerts(warehouse, echo, published=False)
 
 
@@ -180,7 +223,11 @@ def run(
             )
             alert = "no alert: alerts are not sent for this run"
             if send_alerts:
-                alert = write_quality_alert(summary, folder / release.OUTBOX_DIR)
+                alert = write_quality_alert(
+                    summary,
+                    folder / release.OUTBOX_DIR,
+                    folder / OUTPUTS_DIR / release.REPORT,
+                )
             summary.data_docs = step(
                 "release",
                 release.release,

@@ -61,6 +61,11 @@ def outbox_folder(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".outbox")
 
 
+def log_file(warehouse: Path) -> Path:
+    """Where a failed command's traceback is kept (``dcrs.failures``): ``X.duckdb.log``."""
+    return warehouse.with_name(warehouse.name + ".log")
+
+
 def build_folder(warehouse: Path) -> Path:
     return warehouse.with_name(f".{warehouse.name}.build")
 
