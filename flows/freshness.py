@@ -9,12 +9,13 @@ service's extract is late, so the deployment's run history shows it too. Deploye
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 
-from dcrs import freshness, release, settings
+from dcrs import freshness, prefect_runtime, release, settings
 
 
 class ExtractsLate(Exception):
@@ -23,7 +24,9 @@ class ExtractsLate(Exception):
 
 @flow(name="dcrs-freshness")
 def freshness_check(
-    warehouse: Path = settings.DEFAULT_WAREHOUSE, today: dt.date | None = None
+    warehouse: Path = settings.DEFAULT_WAREHOUSE,
+    today: dt.date | None = None,
+    smtp_secret_block: str | None = None,
 ) -> list[dict[str, Any]]:
     """Check, for each service of the warehouse, whether its next extract is late, and
     email the late ones' managers and the data engineer.
@@ -32,13 +35,19 @@ def freshness_check(
         warehouse: the published DuckDB file; a relative path is taken from the dbt
             project's folder.
         today: check as on this day (default: today).
+        smtp_secret_block: a Prefect Secret block holding the SMTP settings as JSON, as
+            for the monthly run (default: ``DCRS_SMTP_SECRET_BLOCK``, else the
+            environment's settings).
     """
     logger = get_run_logger()
     warehouse = (settings.project_dir() / warehouse).resolve()
     done = release.recover(warehouse)
     if done:
         logger.info(done)
-    outcome = freshness.check(warehouse, today or dt.date.today(), echo=logger.info)
+    block = prefect_runtime.secret_block_name(smtp_secret_block)
+    environment = os.environ if block is None else prefect_runtime.load_smtp_environment(block)
+    with prefect_runtime.environment_applied(environment):
+        outcome = freshness.check(warehouse, today or dt.date.today(), echo=logger.info)
     if outcome.late:
         raise ExtractsLate("; ".join(service.line() for service in outcome.late))
     return [
