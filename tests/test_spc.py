@@ -260,6 +260,18 @@ def test_short_chart_warning_follows_the_packages_default(spc_sql):
     assert pd.isna(gap_chart.point_type[5]) and not pd.isna(gap_chart["mean"][5])
 
 
+@pytest.mark.fast
+def test_a_constant_chart_has_no_limits_and_inconsistent_assurance(spc_sql):
+    """Every moving range 0: none is below 3.267 x 0, so R's screened average is NaN,
+    and so are its limits; every comparison with them is NA, which case_when passes
+    over: all points common cause, assurance its default, `inconsistent`."""
+    result = one_chart(chart(spc_sql, {"y": [100.0] * 13}, target=95))
+
+    assert result.lower_process_limit.isna().all() and result.upper_process_limit.isna().all()
+    assert set(result.point_type) == {"common_cause"}
+    assert set(result.assurance_icon) == {"inconsistent"}
+
+
 def months_of(dates: pd.Series) -> pd.Series:
     return pd.to_datetime(dates).dt.to_period("M")
 

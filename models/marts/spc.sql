@@ -11,6 +11,9 @@
     run is flagged. The variation icon is the last point's, the assurance icon compares
     the target with the limits (docs/monitoring.md). -#}
 
+-- the partition a run replaces is the loaded manifest's (macros/partitions.sql)
+-- depends_on: {{ ref('stg_dcrs__manifests') }}
+
 {%- set limit_factor = var('spc_limit_factor') -%}
 {%- set trend_length = var('spc_trend_length') -%}
 {%- set shift_length = var('spc_shift_length') %}
@@ -302,15 +305,12 @@ final as (
         point_types.point_type,
         icons.variation_icon,
         case
-            when
-                points.target is null
-                or points.improvement_direction = 'neutral'
-                or icons.upper_process_limit is null
-                then null
+            when points.target is null or points.improvement_direction = 'neutral' then null
             when points.target > icons.upper_process_limit
                 then case points.improvement_direction when 'increase' then 'fail' else 'pass' end
             when points.target < icons.lower_process_limit
                 then case points.improvement_direction when 'increase' then 'pass' else 'fail' end
+            -- also without limits (R compares with NaN and falls through to its default)
             else 'inconsistent'
         end as assurance_icon,
         points.target,
