@@ -54,7 +54,9 @@ class Failure:
 
 
 def log_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".log")
+    from dcrs.release import log_file
+
+    return log_file(warehouse)
 
 
 def log_traceback(warehouse: Path, error: BaseException) -> Path | None:
