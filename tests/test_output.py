@@ -101,6 +101,18 @@ def test_a_failed_build_shows_the_failing_nodes_and_dbts_summary_of_the_failures
 
 
 @pytest.mark.fast
+def test_a_long_summary_of_failures_keeps_its_start_and_dbts_counts():
+    lines = ["12:01:00  Completed with 2 errors, 0 partial successes, and 0 warnings:"]
+    lines += ["12:01:00  Runtime Error in model quality_checks_evaluated: the first error"]
+    lines += [f"    traceback line {number}" for number in range(100)]
+    lines += ["12:01:00  Done. PASS=448 WARN=0 ERROR=2 SKIP=0 NO-OP=0 TOTAL=450"]
+    excerpt = failure_excerpt(lines).splitlines()
+    assert len(excerpt) == FAILURE_LINES_SHOWN
+    assert excerpt[1] == lines[1]
+    assert excerpt[-2:] == ["...", lines[-1]]
+
+
+@pytest.mark.fast
 def test_dbt_stopping_before_its_summary_shows_its_last_lines():
     lines = [f"line {number}" for number in range(100)] + ["Parsing Error", "  at line 3"]
     excerpt = failure_excerpt(lines).splitlines()

@@ -111,9 +111,13 @@ def failure_excerpt(lines: list[str]) -> str:
     dbt's summary of the failures (or its last lines when it stopped before one)."""
     failing = [line for line in lines if NODE_FAILED.search(line)][:FAILING_NODES_SHOWN]
     starts = [number for number, line in enumerate(lines) if SUMMARY_START.search(line)]
-    tail = lines[starts[-1] :] if starts else lines
-    tail = [line for line in tail if line.strip()][-FAILURE_LINES_SHOWN:]
-    return "\n".join([*(line for line in failing if line not in tail), *tail])
+    if starts:  # dbt's summary, from its start: the first failures are named first
+        summary = [line for line in lines[starts[-1] :] if line.strip()]
+        if len(summary) > FAILURE_LINES_SHOWN:  # keep the last line, dbt's counts
+            summary = [*summary[: FAILURE_LINES_SHOWN - 2], "...", summary[-1]]
+    else:
+        summary = [line for line in lines if line.strip()][-FAILURE_LINES_SHOWN:]
+    return "\n".join([*(line for line in failing if line not in summary), *summary])
 
 
 def build(
