@@ -22,7 +22,7 @@ from prefect.cache_policies import NONE
 
 from dcrs import inbox as inbox_runs
 from dcrs import pipeline, release, settings
-from dcrs.summary import run_markdown
+from dcrs.summary import run_markdown, summary_lines
 
 T = TypeVar("T")
 IO_RETRIES = 2
@@ -116,6 +116,8 @@ def _load_one(export_dir: Path, warehouse: Path) -> dict[str, Any]:
         step=as_task,
         dbt_output=log_to_current_run,
     )
+    for line in summary_lines(summary):  # in the flow run's log too, not only the artifact
+        log_to_current_run(line)
     create_markdown_artifact(
         markdown=run_markdown(summary),
         key="dcrs-run-summary",

@@ -202,6 +202,10 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, tmp_path):
     assert dbt_lines, [record["message"] for record in records][:50]
     assert {record["task_run_id"] for record in dbt_lines} == {build_run["id"]}
     assert any("Completed successfully" in record["message"] for record in records)
+    # the run's summary is in the flow run's log, not only in the artifact
+    (published,) = [record for record in records if record["message"].startswith("Published ")]
+    assert published["task_run_id"] is None
+    assert any("quality checks 59, failed 4" in record["message"] for record in records)
     worker_output = (tmp_path / "worker.log").read_text()
     assert "leaked semaphore" not in worker_output
 

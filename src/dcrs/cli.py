@@ -338,41 +338,13 @@ def _run_one(export: Path, warehouse: Path, wait: float, verbose: bool) -> RunSu
 
 
 def _print_summary(summary: RunSummary) -> None:
+    from dcrs.summary import summary_lines
+
+    first, *rest = summary_lines(summary)
     typer.echo("")
-    typer.secho(
-        f"Published {summary.warehouse} ({summary.service_code}, extract "
-        f"{summary.extract_date}) in {summary.seconds:.1f} s",
-        fg=typer.colors.GREEN,
-    )
-    for item in summary.files:
-        typer.echo(
-            f"  {item.file_name:<22} read {item.rows_read:>8}  staged {item.rows_staged:>8}"
-            f"  rejected {item.rows_rejected:>6}  ({item.encoding})"
-        )
-    typer.echo(
-        f"  rows loaded {summary.rows_staged}, rows rejected {summary.rows_rejected}, "
-        f"values counted as Invalid {summary.values_invalid}"
-    )
-    typer.echo(
-        f"  measures built {summary.measures_built} ({summary.mart_rows} rows in "
-        "marts.measure_breakdown)"
-    )
-    if summary.rows_rejected or summary.values_invalid:
-        typer.echo("  see audit.load_issues for each rejected row and unusable value")
-    failed = summary.failed_checks
-    typer.echo(
-        f"  quality checks {len(summary.quality)}, failed {len(failed)}"
-        + (f" (Data Docs: {summary.data_docs / 'index.html'})" if summary.data_docs else "")
-    )
-    for result in failed:
-        if result.suite == "data_capture":
-            typer.echo(
-                f"    {result.field}: {result.recorded} of {result.total} "
-                f"({result.observed_value:.1f}%), standard {result.threshold:g}%"
-            )
-        else:
-            typer.echo(f"    {result.check}: {result.observed_value:g} unexpected rows")
-    typer.echo(f"  {summary.alert}")
+    typer.secho(first, fg=typer.colors.GREEN)
+    for line in rest:
+        typer.echo(line)
 
 
 @app.command()
