@@ -306,11 +306,23 @@ def run_checks(
     import great_expectations as gx
     from great_expectations import expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
     from great_expectations.expectations.row_conditions import Column
 
     keep_one_duckdb_connection()
-    context = gx.get_context(mode="ephemeral")
+    # No temporary docs site: Data Docs are written to the folder write_site names, and
+    # GX's default ephemeral context logs (at INFO, to the terminal) the temporary folder
+    # it would otherwise make for one.
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+        ),
+    )
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = context.data_sources.add_sql(
         name=DATASOURCE_NAME, connection_string="duckdb:///:memory:", kwargs=engine_options(con)

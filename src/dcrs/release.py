@@ -56,14 +56,15 @@ def outputs_folder(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".outputs")
 
 
+def log_file(warehouse: Path) -> Path:
+    """The warehouse's log file, ``X.duckdb.log``: dbt's whole output of every run and the
+    traceback of every unexpected failure (``dcrs.failures``); its owner's only."""
+    return warehouse.with_name(warehouse.name + ".log")
+
+
 def outbox_folder(warehouse: Path) -> Path:
     """Alerts written and not yet delivered (``dcrs.alerts``' outbox)."""
     return warehouse.with_name(warehouse.name + ".outbox")
-
-
-def log_file(warehouse: Path) -> Path:
-    """Where a failed command's traceback is kept (``dcrs.failures``): ``X.duckdb.log``."""
-    return warehouse.with_name(warehouse.name + ".log")
 
 
 def build_folder(warehouse: Path) -> Path:
