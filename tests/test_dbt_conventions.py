@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import copy_project, copy_warehouse
+from conftest import ROOT, connect, copy_project, copy_warehouse
 
 from dcrs.build import DATABASE_NAME, dbt_command, dbt_environment
 
@@ -117,3 +117,85 @@ def test_a_column_type_change_in_a_mart_fails_the_build(empty_build: Path, tmp_p
     assert output.count("This model has an enforced contract that failed") == 2, output
     # dbt's table of the mismatch: the column, the type built and the type declared
     assert "| extract_date | VARCHAR" in output, output
+
+
+# A problem the extract's earlier version had (a rejected row), and one of an earlier
+# extract of the same service, put into audit.load_issues before the reload.
+STALE_ISSUE = ("KC", "2010-08-31", "clients.csv", 5, "gender", "not in the code list")
+OTHER_EXTRACT_ISSUE = ("KC", "2010-07-31", "clients.csv", 9, "gender", "not in the code list")
+
+
+def reload_load_issues(
+    sample_warehouse: Path, work: Path, project: Path | None = None
+) -> set[tuple]:
+    """The sample's extract reloaded, as a corrected export that has no load issues, into a
+    copy of the sample's warehouse whose audit.load_issues still holds a problem of the
+    extract's earlier version: dbt builds load_issues again (with ``project``'s
+    configuration, else this project's). Returns the rows of load_issues afterwards."""
+    work.mkdir()
+    warehouse = copy_warehouse(sample_warehouse, work / DATABASE_NAME)
+    with connect(warehouse, read_only=False) as con:
+        assert con.execute("select count(*) from audit.load_issues").fetchone() == (0,)
+        con.executemany(
+            "insert into audit.load_issues values (?, ?::date, ?, ?, ?, ?, 'row rejected')",
+            [STALE_ISSUE, OTHER_EXTRACT_ISSUE],
+        )
+    result = subprocess.run(
+        dbt_command(
+            "run",
+            "--select",
+            "load_issues",
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            **({"project": project} if project else {}),
+        ),
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=dbt_environment(project or ROOT),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    with connect(warehouse) as con:
+        rows = con.execute(
+            "select service_code, strftime(extract_date, '%Y-%m-%d'), file_name, line, "
+            "column_name, reason from audit.load_issues"
+        ).fetchall()
+    return set(rows)
+
+
+def test_reloading_an_extract_with_no_rows_for_a_table_leaves_no_stale_rows(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    """Why the project keeps its partition macro (macros/partitions.sql) rather than
+    dbt-duckdb's delete+insert strategy keyed on the partition: when the reloaded extract
+    has no rows for a table, delete+insert deletes only the keys of the new rows (none), so
+    the earlier version's rows stay; the macro deletes the partition loaded whatever the new
+    rows are. Both keep the other extract's rows."""
+    assert reload_load_issues(sample_warehouse, tmp_path / "macro") == {OTHER_EXTRACT_ISSUE}
+
+    project = copy_project(tmp_path / "project")
+    settings = project / "dbt_project.yml"
+    audit = """    audit:
+      +schema: audit
+      +materialized: incremental
+      +incremental_strategy: append
+      +on_schema_change: fail
+      +pre-hook: "{{ delete_loaded_partition() }}"
+"""
+    assert audit in settings.read_text()
+    settings.write_text(
+        settings.read_text().replace(
+            audit,
+            audit.replace("append", "delete+insert")
+            .replace('"{{ delete_loaded_partition() }}"', "[]")
+            .replace(
+                "+schema: audit\n",
+                "+schema: audit\n      +unique_key: [service_code, extract_date]\n",
+            ),
+        )
+    )
+    stale = reload_load_issues(sample_warehouse, tmp_path / "delete_insert", project)
+    assert stale == {STALE_ISSUE, OTHER_EXTRACT_ISSUE}
