@@ -381,3 +381,14 @@ def test_data_docs_keep_every_run_named_by_service_and_extract(history_warehouse
     index = (docs / "index.html").read_text(encoding="utf-8")
     for name in names:
         assert f"{name}/" in index, name
+
+
+def test_no_temporary_table_is_left_in_the_warehouse(history_warehouse):
+    """dbt-duckdb builds an incremental Python model's new rows into a table of its own
+    (published_complementary_suppressions__dbt_tmp<time>, in main) and leaves it: the
+    model's post-hook drops it, so five runs leave none."""
+    with connect(history_warehouse) as con:
+        leftovers = con.execute(
+            "select schema_name, table_name from duckdb_tables() where table_name like '%dbt_tmp%'"
+        ).fetchall()
+    assert leftovers == []
