@@ -16,11 +16,13 @@ Three suites, defined in ``expectations/`` (read its README):
 - ``structure``: keys present and unique, goals and scores belong to clients, row counts
   equal the manifest, on the staged rows.
 
-The suites are built afresh on every call in an ephemeral GX context (nothing is stored,
-so re-running is safe and leaves no GX state behind). Results keep counts, never a
-record's values (``RESULT_FORMAT``). Data Docs are written, as static HTML that needs no
-network (``dcrs.data_docs``), to the folder the model's configuration names, under a run
-name of the service and extract. GX is imported only inside the functions that use it:
+The suites are built afresh on every call in an ephemeral GX context (no GX project or
+configuration is kept). Results keep counts, never a record's values (``RESULT_FORMAT``).
+Data Docs are written, as static HTML that needs no network (``dcrs.data_docs``), to the
+folder the model's configuration names, under a run name of the service and extract; the
+run's validation results are added to those of earlier runs kept in that folder
+(``results/``, copied from the published release into the build), so the Data Docs list
+every run. GX is imported only inside the functions that use it:
 it costs seconds to import.
 """
 
