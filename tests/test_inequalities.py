@@ -1,0 +1,203 @@
+"""marts.inequalities, marts.inequality_indices: each figure against an independent pandas
+calculation on the private store's validated rows, and PHE's reference values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from conftest import connect
+from scipy.stats import norm
+
+Z_95 = norm.ppf(0.975)
+ETHNIC_GROUPS = {
+    "White - British": "White",
+    "White - Irish": "White",
+    "Other White Background": "White",
+    "Mixed - White and Black Caribbean": "Mixed",
+    "Mixed - White and Black African": "Mixed",
+    "Mixed - White and Asian": "Mixed",
+    "Mixed - Any Other Mixed Background": "Mixed",
+    "Asian or Asian British - Indian": "Asian",
+    "Asian or Asian British - Pakistani": "Asian",
+    "Asian or Asian British - Bangladeshi": "Asian",
+    "Any Other Asian Background": "Asian",
+    "Chinese": "Asian",
+    "Black or Black British - Caribbean": "Black",
+    "Black or Black British - African": "Black",
+    "Any Other Black Background": "Black",
+    "Any Other Ethnic Group": "Other",
+    "Not Stated": "Not stated",
+    "Not recorded": "Not recorded",
+    "Invalid": "Invalid",
+}
+DIMENSIONS = ["deprivation_quintile", "ethnic_group", "age_band", "gender", "disability"]
+
+
+def wilson(n: pd.Series, d: pd.Series, z: float = Z_95) -> tuple[pd.Series, pd.Series]:
+    p = n / d
+    centre = 2 * n + z**2
+    spread = z * np.sqrt(z**2 + 4 * n * (1 - p))
+    return 100 * (centre - spread) / (2 * (d + z**2)), 100 * (centre + spread) / (2 * (d + z**2))
+
+
+def private_frames(warehouse) -> dict[str, pd.DataFrame]:
+    with connect(warehouse) as con:
+        return {
+            "clients": con.execute(
+                "select c.client_id, c.deprivation_quintile, c.ethnicity, c.age_band, c.gender,"
+                " c.disability, v.is_eligible, v.health_trainer_id"
+                " from intermediate.int_clients_categorised as c"
+                " join intermediate.int_clients_validated as v using (client_id)"
+            ).df(),
+            "goals": con.execute(
+                "select goal_id, client_id, outcome from intermediate.int_goals_validated"
+            ).df(),
+            "scores": con.execute(
+                "select client_id, stage, score_percent"
+                " from intermediate.int_wellbeing_scores_validated where instrument = 'who5'"
+            ).df(),
+            "mart": con.execute("select * from marts.inequalities").df(),
+            "excluded": con.execute(
+                "select measure_id as dimension, category as group_name"
+                " from reference.measure_categories where excluded_from_denominator"
+            ).df(),
+        }
+
+
+def expected_inequalities(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    clients = frames["clients"].assign(ethnic_group=lambda df: df["ethnicity"].map(ETHNIC_GROUPS))
+    goals = frames["goals"]
+    scores = frames["scores"]
+    # wellbeing: clients with both stages usable; improved when follow-up > baseline
+    paired = scores.pivot_table(
+        index="client_id", columns="stage", values="score_percent", aggfunc="max"
+    ).dropna()
+    has_goal = clients["client_id"].isin(goals["client_id"])
+    with_outcome = goals[goals["outcome"].isin(["Achieved", "Part Achieved", "Not Achieved"])]
+    units = pd.concat(
+        [
+            pd.DataFrame({"indicator_id": "reach", "client_id": clients["client_id"], "hit": True}),
+            pd.DataFrame(
+                {
+                    "indicator_id": "php_started",
+                    "client_id": clients.loc[clients["is_eligible"], "client_id"],
+                    "hit": has_goal[clients["is_eligible"]],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "indicator_id": "goal_achieved_or_part",
+                    "client_id": with_outcome["client_id"],
+                    "hit": with_outcome["outcome"].isin(["Achieved", "Part Achieved"]),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "indicator_id": "wellbeing_improved",
+                    "client_id": paired.index,
+                    "hit": (paired["follow_up"] > paired["baseline"]).to_numpy(),
+                }
+            ),
+        ]
+    )
+    long = clients.melt(
+        id_vars="client_id", value_vars=DIMENSIONS, var_name="dimension", value_name="group_name"
+    )
+    joined = units.merge(long, on="client_id")
+    counted = (
+        joined.groupby(["indicator_id", "dimension", "group_name"])
+        .agg(n=("hit", "sum"), units=("hit", "size"))
+        .reset_index()
+    )
+    reach = counted["indicator_id"] == "reach"
+    # reach: the measures' denominators (their excluded categories left out; every Invalid)
+    keys = pd.MultiIndex.from_frame(counted[["dimension", "group_name"]])
+    excluded = pd.MultiIndex.from_frame(frames["excluded"][["dimension", "group_name"]])
+    is_excluded = pd.Series(keys.isin(excluded), index=counted.index)
+    is_excluded |= counted["group_name"] == "Invalid"
+    valid = reach & ~is_excluded
+    reach_totals = counted[valid].groupby("dimension")["n"].sum()
+    counted["denominator"] = np.where(
+        reach, counted["dimension"].map(reach_totals), counted["units"]
+    ).astype(float)
+    counted.loc[reach & is_excluded, "denominator"] = np.nan
+    counted["percent"] = 100 * counted["n"] / counted["denominator"]
+    counted["ci_lower"], counted["ci_upper"] = wilson(counted["n"], counted["denominator"])
+    return counted
+
+
+def test_inequalities_match_an_independent_calculation(sample_warehouse):
+    frames = private_frames(sample_warehouse)
+    expected = expected_inequalities(frames)
+    mart = frames["mart"]
+    merged = mart.merge(
+        expected,
+        on=["indicator_id", "dimension", "group_name"],
+        how="left",
+        suffixes=("", "_expected"),
+    )
+    # groups no one falls in are rows of the mart with n = 0
+    absent = merged["n_expected"].isna()
+    assert (merged.loc[absent, "n"] == 0).all()
+    assert len(expected) == (~absent).sum(), "a group of the data is missing from the mart"
+    present = merged[~absent]
+    assert (present["n"] == present["n_expected"]).all()
+    assert np.allclose(
+        present["denominator"].astype(float), present["denominator_expected"], equal_nan=True
+    )
+    for column in ["percent", "ci_lower", "ci_upper"]:
+        defined = present[column + "_expected"].notna() & (present["n"] > 0)
+        defined &= present["n"] < present["denominator"]
+        assert np.allclose(
+            present.loc[defined, column], present.loc[defined, column + "_expected"]
+        ), column
+    # every indicator of every dimension, with every quintile shown
+    quintiles = mart[(mart["dimension"] == "deprivation_quintile")]
+    assert set(quintiles["indicator_id"]) == {
+        "reach",
+        "php_started",
+        "goal_achieved_or_part",
+        "wellbeing_improved",
+    }
+    assert set(quintiles["group_name"]) >= {
+        "Q1 - Most deprived",
+        "Q2",
+        "Q3",
+        "Q4",
+        "Q5 - Least deprived",
+    }
+    assert set(mart.loc[mart["dimension"] == "ethnic_group", "group_name"]) >= {
+        "White",
+        "Mixed",
+        "Asian",
+        "Black",
+        "Other",
+    }
+
+
+def test_unknown_groups_are_kept_and_never_compared(query):
+    rows = query(
+        "select group_name, is_comparable, service_comparison, benchmark_comparison"
+        " from marts.inequalities where group_name in"
+        " ('Not recorded', 'Declined', 'Not stated', 'Unknown / not recognised', 'Invalid')"
+    )
+    assert rows
+    assert all(not comparable for _, comparable, _, _ in rows)
+    assert all(service is None and benchmark is None for _, _, service, benchmark in rows)
+
+
+def test_reach_carries_the_measures_benchmark(query):
+    rows = query(
+        "select i.group_name, i.benchmark_percent, b.benchmark_percent"
+        " from marts.inequalities as i join marts.measure_breakdown as b"
+        " on b.measure_id = i.dimension and b.category = i.group_name"
+        " and b.extract_date = i.extract_date"
+        " where i.indicator_id = 'reach' and i.dimension = 'deprivation_quintile'"
+    )
+    assert any(mart is not None for _, mart, _ in rows)
+    assert all(
+        (mart is None and breakdown is None) or math.isclose(mart, breakdown)
+        for _, mart, breakdown in rows
+    )
