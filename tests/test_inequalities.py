@@ -7,8 +7,11 @@ import math
 
 import numpy as np
 import pandas as pd
-from conftest import connect
+import pytest
+from conftest import connect, run_dcrs
 from scipy.stats import norm
+
+from dcrs.generate import generate
 
 Z_95 = norm.ppf(0.975)
 ETHNIC_GROUPS = {
@@ -201,3 +204,67 @@ def test_reach_carries_the_measures_benchmark(query):
         (mart is None and breakdown is None) or math.isclose(mart, breakdown)
         for _, mart, breakdown in rows
     )
+
+
+@pytest.fixture(scope="module")
+def generated_warehouse(tmp_path_factory: pytest.TempPathFactory):
+    """The one extra pipeline run of this file: a generated service large enough for
+    every deprivation quintile to hold records (the sample has no client in Q5)."""
+    root = tmp_path_factory.mktemp("inequalities")
+    latest = generate(root / "exports", 1500, 1, 4)[-1]
+    warehouse = root / "dcrs.duckdb"
+    result = run_dcrs(latest, warehouse)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return warehouse
+
+
+def expit(x):
+    return np.exp(x) / (1 + np.exp(x))
+
+
+def test_sii_matches_a_weighted_regression_on_the_quintiles(generated_warehouse):
+    with connect(generated_warehouse) as con:
+        quintiles = con.execute(
+            "select indicator_id, group_order, n, denominator from marts.inequalities"
+            " where dimension = 'deprivation_quintile' and is_comparable"
+            " order by indicator_id, group_order"
+        ).df()
+        indices = con.execute("select * from marts.inequality_indices").df()
+    computed = indices[indices["withheld_reason"].isna()]
+    assert len(computed) >= 1, indices
+    for row in computed.itertuples():
+        rows = quintiles[quintiles["indicator_id"] == row.indicator_id]
+        population = rows["denominator"].to_numpy(dtype=float)
+        share = population / population.sum()
+        rank = np.cumsum(share) - share / 2
+        logit = np.log(rows["n"] / (rows["denominator"] - rows["n"])).to_numpy()
+        # weighted least squares on the logit scale, weights the population shares
+        slope, intercept = np.polyfit(rank, logit, 1, w=np.sqrt(share))
+        sii = 100 * (expit(intercept + slope) - expit(intercept))
+        rii = expit(intercept + slope) / expit(intercept)
+        assert row.sii == pytest.approx(sii, rel=1e-9)
+        assert row.rii == pytest.approx(rii, rel=1e-9)
+        assert row.sii_lower < row.sii < row.sii_upper
+        assert row.rii_lower < row.rii < row.rii_upper
+        assert row.repetitions == 100_000
+
+
+def test_sii_is_withheld_for_small_quintiles_and_reach(generated_warehouse, query):
+    with connect(generated_warehouse) as con:
+        generated = con.execute(
+            "select indicator_id, smallest_quintile_records, sii, rii, withheld_reason"
+            " from marts.inequality_indices"
+        ).fetchall()
+    sample = query(
+        "select indicator_id, smallest_quintile_records, sii, rii, withheld_reason"
+        " from marts.inequality_indices"
+    )
+    for indicator_id, smallest, sii, rii, reason in generated + sample:
+        if indicator_id == "reach":
+            assert reason.startswith("reach is a share")
+        elif smallest < 10:
+            assert reason == "a deprivation quintile has fewer than 10 records"
+        if reason is not None:
+            assert sii is None and rii is None
+    # the sample has no client in the least deprived quintile: nothing is given
+    assert all(reason is not None for *_, reason in sample)
