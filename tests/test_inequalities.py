@@ -268,3 +268,155 @@ def test_sii_is_withheld_for_small_quintiles_and_reach(generated_warehouse, quer
             assert sii is None and rii is None
     # the sample has no client in the least deprived quintile: nothing is given
     assert all(reason is not None for *_, reason in sample)
+
+
+def test_trainer_funnels_match_an_independent_calculation(sample_warehouse):
+    with connect(sample_warehouse) as con:
+        clients = con.execute(
+            "select client_id, health_trainer_id, is_eligible"
+            " from intermediate.int_clients_validated"
+        ).df()
+        goals = con.execute(
+            "select goal_id, client_id, outcome, goal_set_date"
+            " from intermediate.int_goals_validated"
+        ).df()
+        capture = con.execute(
+            "select field, population, unit_id, is_captured"
+            " from intermediate.int_capture_fields_unpivoted"
+        ).df()
+        mart = con.execute("select * from marts.funnel_trainers").df()
+    trainer = clients.set_index("client_id")["health_trainer_id"]
+    eligible = clients[clients["is_eligible"]]
+    with_outcome = goals[goals["outcome"].isin(["Achieved", "Part Achieved", "Not Achieved"])]
+    goal_client = goals.set_index("goal_id")["client_id"]
+    capture_client = capture["unit_id"].where(
+        capture["population"] != "all goals", capture["unit_id"].map(goal_client)
+    )
+    units = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "indicator_id": "php_started",
+                    "trainer": eligible["health_trainer_id"].to_numpy(),
+                    "hit": eligible["client_id"].isin(goals["client_id"]).to_numpy(),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "indicator_id": "goal_achieved_or_part",
+                    "trainer": with_outcome["client_id"].map(trainer).to_numpy(),
+                    "hit": with_outcome["outcome"].isin(["Achieved", "Part Achieved"]).to_numpy(),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "indicator_id": "data_capture",
+                    "trainer": capture_client.map(trainer).to_numpy(),
+                    "hit": capture["is_captured"].to_numpy(),
+                }
+            ),
+        ]
+    )
+    assert units["trainer"].notna().all(), "every sample client has a known trainer"
+    expected = (
+        units.groupby(["indicator_id", "trainer"])
+        .agg(n=("hit", "sum"), denominator=("hit", "size"))
+        .reset_index()
+    )
+    merged = mart.merge(
+        expected,
+        left_on=["indicator_id", "health_trainer_id"],
+        right_on=["indicator_id", "trainer"],
+        how="outer",
+        suffixes=("", "_expected"),
+    )
+    assert len(merged) == len(mart) == len(expected)
+    assert (merged["n"] == merged["n_expected"]).all()
+    assert (merged["denominator"] == merged["denominator_expected"]).all()
+    centre = (
+        100
+        * expected.groupby("indicator_id")["n"].sum()
+        / expected.groupby("indicator_id")["denominator"].sum()
+    )
+    assert np.allclose(merged["centre_percent"], merged["indicator_id"].map(centre))
+    assert_funnel_limits_touch_the_centre(merged)
+
+
+def assert_funnel_limits_touch_the_centre(rows: pd.DataFrame) -> None:
+    """PHE's funnel limit at a denominator d is the percent whose Wilson interval at d
+    (95% or 99.8%) has the centre line as its far end: checked by the Wilson formula."""
+    z_998 = norm.ppf(0.999)
+    for column, z, end in [
+        ("upper_95", Z_95, 0),
+        ("lower_95", Z_95, 1),
+        ("upper_998", z_998, 0),
+        ("lower_998", z_998, 1),
+    ]:
+        inside = rows[(rows[column] > 0) & (rows[column] < 100)]
+        assert len(inside) > 0, column
+        count = inside[column] / 100 * inside["denominator"]
+        bound = wilson(count, inside["denominator"].astype(float), z)[end]
+        assert np.allclose(bound, inside["centre_percent"]), column
+
+
+def test_service_funnels_pool_the_latest_extract_of_each_service(generated_warehouse):
+    with connect(generated_warehouse) as con:
+        services = con.execute("select * from marts.funnel_services").df()
+        totals = con.execute(
+            "select indicator_id, sum(n) as n, sum(denominator) as denominator"
+            " from marts.funnel_trainers group by indicator_id"
+        ).df()
+    merged = services.merge(totals, on="indicator_id", suffixes=("", "_trainers"))
+    assert set(services["indicator_id"]) == {"goal_achieved_or_part", "php_started", "data_capture"}
+    assert (merged["n"] == merged["n_trainers"]).all()
+    assert np.allclose(merged["centre_percent"], 100 * merged["n"] / merged["denominator"])
+    assert_funnel_limits_touch_the_centre(merged)
+
+
+def test_data_capture_by_group_matches_an_independent_calculation(sample_warehouse):
+    frames = private_frames(sample_warehouse)
+    clients = frames["clients"].assign(
+        ethnic_group=lambda df: df["ethnicity"].map(ETHNIC_GROUPS),
+        health_trainer=lambda df: df["health_trainer_id"].fillna("Not recorded"),
+    )
+    with connect(sample_warehouse) as con:
+        capture = con.execute(
+            "select field, population, unit_id, is_captured"
+            " from intermediate.int_capture_fields_unpivoted"
+        ).df()
+        mart = con.execute("select * from marts.data_capture_by_group").df()
+        totals = con.execute("select field, recorded, total from marts.data_capture").df()
+    goal_client = frames["goals"].set_index("goal_id")["client_id"]
+    capture["client_id"] = capture["unit_id"].where(
+        capture["population"] != "all goals", capture["unit_id"].map(goal_client)
+    )
+    long = clients.melt(
+        id_vars="client_id",
+        value_vars=["health_trainer", *DIMENSIONS],
+        var_name="dimension",
+        value_name="group_name",
+    )
+    expected = (
+        capture.merge(long, on="client_id")
+        .groupby(["field", "dimension", "group_name"])
+        .agg(recorded=("is_captured", "sum"), total=("is_captured", "size"))
+        .reset_index()
+    )
+    expected["percent"] = 100 * expected["recorded"] / expected["total"]
+    expected["rank_in_field"] = (
+        expected.groupby(["field", "dimension"])["percent"].rank(method="min").astype(int)
+    )
+    merged = mart.merge(
+        expected, on=["field", "dimension", "group_name"], how="outer", suffixes=("", "_exp")
+    )
+    assert len(merged) == len(mart) == len(expected)
+    for column in ["recorded", "total", "rank_in_field"]:
+        assert (merged[column] == merged[column + "_exp"]).all(), column
+    partial = merged[(merged["recorded"] > 0) & (merged["recorded"] < merged["total"])]
+    lower, upper = wilson(partial["recorded"], partial["total"].astype(float))
+    assert np.allclose(partial["ci_lower"], lower) and np.allclose(partial["ci_upper"], upper)
+    # each dimension splits the field's population: its groups add up to marts.data_capture
+    summed = mart.groupby(["field", "dimension"])[["recorded", "total"]].sum().reset_index()
+    checked = summed.merge(totals, on="field", suffixes=("", "_field"))
+    assert (checked["recorded"] == checked["recorded_field"]).all()
+    assert (checked["total"] == checked["total_field"]).all()

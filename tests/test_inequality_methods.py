@@ -8,8 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtri
 
-from dcrs.inequality_methods import cumulative_midpoints, phe_sii_proportion
+from dcrs.inequality_methods import (
+    cumulative_midpoints,
+    funnel_proportion_limit,
+    funnel_proportion_significance,
+    phe_sii_proportion,
+)
 
 REFERENCE = Path(__file__).parent / "reference"
 # PHEindicatormethods' SII tests accept a 5% tolerance on the simulated limits
@@ -67,3 +73,39 @@ def test_sii_limits_depend_only_on_the_seed():
 
     assert run(1) == run(1)
     assert run(1).sii_lower != run(2).sii_lower
+
+
+Z_95 = float(ndtri(0.975))
+Z_998 = float(ndtri(0.999))
+
+
+def funnel_reference() -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    inputs = pd.read_csv(REFERENCE / "phe_funnel_prop_inputs.csv", comment="#")
+    outputs = pd.read_csv(REFERENCE / "phe_funnel_prop_outputs.csv", comment="#")
+    average = inputs["numerator"].sum() / inputs["denominator"].sum()
+    return inputs, outputs, average
+
+
+@pytest.mark.fast
+def test_funnel_limits_reproduce_phes_reference_values():
+    _, outputs, average = funnel_reference()
+    assert 100 * average == pytest.approx(outputs["Baseline"].iloc[0], abs=5e-7)
+    population = outputs["Population"].to_numpy()
+    for column, z, side in [
+        ("Lower2s0025limit", Z_95, "low"),
+        ("Upper2s0025limit", Z_95, "high"),
+        ("Lower3s0001limit", Z_998, "low"),
+        ("Upper3s0001limit", Z_998, "high"),
+    ]:
+        ours = funnel_proportion_limit(population, average, z, side)
+        # PHE's file prints 6 decimals: ours rounded to them is their figure exactly
+        assert np.array_equal(np.round(ours, 6), outputs[column].to_numpy()), column
+
+
+@pytest.mark.fast
+def test_funnel_significance_reproduces_phes_reference_values():
+    inputs, _, average = funnel_reference()
+    significance = funnel_proportion_significance(
+        inputs["numerator"], inputs["denominator"], average, Z_95, Z_998
+    )
+    assert list(significance) == list(inputs["significance"])

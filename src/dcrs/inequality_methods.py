@@ -142,3 +142,99 @@ def phe_sii_proportion(
         rii_lower=float(rii_lower),
         rii_upper=float(rii_upper),
     )
+
+
+def funnel_proportion_limit(
+    denominator: np.ndarray, average: np.ndarray | float, z: float, side: str
+) -> np.ndarray:
+    """One funnel-plot limit for a proportion, as PHEindicatormethods draws it
+    (sigma_adjustment in R/utils.R, used by calculate_funnel_limits and
+    assign_funnel_significance): the value, in percent, at which a unit of this
+    denominator's Wilson interval at z would just touch the average proportion (0-1).
+    z = 1.959964 (qnorm(0.975)) for the 95% limits, 3.090232 (qnorm(0.999)) for 99.8%.
+    Clamped to [0, 100] as calculate_funnel_limits does; null (nan) for a denominator of 0."""
+    population = np.asarray(denominator, dtype="float64")
+    limit = _unclamped(population, average, z, side)
+    return np.where(population > 0, np.clip(limit, 0, 100), np.nan)
+
+
+def funnel_proportion_significance(
+    numerator: np.ndarray, denominator: np.ndarray, average: float, z_95: float, z_998: float
+) -> np.ndarray:
+    """assign_funnel_significance for proportions: 'Low (0.001)', 'Low (0.025)',
+    'High (0.001)', 'High (0.025)' or 'Not significant', in that order of precedence (PHE's
+    case_when), by the unit's percent against the limits at its denominator."""
+    n = np.asarray(numerator, dtype="float64")
+    d = np.asarray(denominator, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        percent = 100 * n / d
+    # the unclamped limits (PHE compares with sigma_adjustment itself)
+    conditions = [
+        percent < _unclamped(d, average, z_998, "low"),
+        percent < _unclamped(d, average, z_95, "low"),
+        percent > _unclamped(d, average, z_998, "high"),
+        percent > _unclamped(d, average, z_95, "high"),
+    ]
+    labels = ["Low (0.001)", "Low (0.025)", "High (0.001)", "High (0.025)"]
+    return np.select(conditions, labels, default="Not significant")
+
+
+def _unclamped(denominator: np.ndarray, average: float, z: float, side: str) -> np.ndarray:
+    population = np.asarray(denominator, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first_part = average * (population / z**2 + 1)
+        adjustment = np.sqrt(
+            (-8 * average * (population / z**2 + 1)) ** 2
+            - 64
+            * (1 / z**2 + 1 / population)
+            * average
+            * (population * (average * (population / z**2 + 2) - 1) + z**2 * (average - 1))
+        )
+        last_part = 1 / z**2 + 1 / population
+        sign = -1 if side == "low" else 1
+        return (first_part + sign * adjustment / 8) / last_part / population * 100
+
+
+def funnel_limits_frame(counts, keys, unit, is_unit_known, z_95, z_998):
+    """A funnel plot's rows: ``counts`` (one row per funnel ``keys`` and ``unit``, with n
+    and denominator) with the percent, the centre line (the pooled percent of every row of
+    the funnel), the 95% and 99.8% limits at the row's denominator, and the significance
+    (null where ``is_unit_known`` is false: such rows are shown, not judged)."""
+    import pandas as pd
+
+    frame = counts.copy()
+    frame["n"] = frame["n"].astype("int64")
+    frame["denominator"] = frame["denominator"].astype("int64")
+    totals = frame.groupby(keys)[["n", "denominator"]].transform("sum")
+    average = totals["n"] / totals["denominator"]
+    denominator = frame["denominator"].to_numpy(dtype="float64")
+    frame["percent"] = 100 * frame["n"] / frame["denominator"].where(frame["denominator"] > 0)
+    frame["centre_percent"] = 100 * average
+    for column, z, side in [
+        ("lower_95", z_95, "low"),
+        ("upper_95", z_95, "high"),
+        ("lower_998", z_998, "low"),
+        ("upper_998", z_998, "high"),
+    ]:
+        frame[column] = funnel_proportion_limit(denominator, average.to_numpy(), z, side)
+    significance = funnel_proportion_significance(
+        frame["n"], frame["denominator"], average.to_numpy(), z_95, z_998
+    )
+    frame["significance"] = pd.Series(significance, index=frame.index).where(
+        is_unit_known & (frame["denominator"] > 0)
+    )
+    return frame[
+        [
+            *keys,
+            unit,
+            "n",
+            "denominator",
+            "percent",
+            "centre_percent",
+            "lower_95",
+            "upper_95",
+            "lower_998",
+            "upper_998",
+            "significance",
+        ]
+    ]

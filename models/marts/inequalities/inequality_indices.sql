@@ -2,6 +2,8 @@
     95% intervals or the reason they are withheld, for every extract
     (int_inequality_indices computes them for the extract being built). -#}
 
+-- depends_on: {{ ref('stg_dcrs__manifests') }} (the pre-hook deletes the loaded partition)
+
 with
 
 indices as (
