@@ -34,6 +34,11 @@ ROW_LEVEL_COLUMNS = frozenset(
         "postcode",
     }
 )
+# Marts of figures per health trainer, for the service's manager (issue 18: funnel plots):
+# aggregates of the trainer's clients, keyed by the trainer's code, never published
+# (docs/decisions.md, "Funnel plots and data capture by group"). Every other table of the
+# warehouse still may not hold a health_trainer_id.
+TRAINER_AGGREGATES = frozenset({"marts.funnel_trainers.health_trainer_id"})
 PRIVATE_STORE_NAME = "dcrs.private.duckdb"
 
 
@@ -89,7 +94,7 @@ def test_the_warehouse_holds_no_row_level_table(warehouse):
         ).fetchone()
     assert schemas >= {"marts", "published", "audit", "reference"}, schemas
     assert not schemas & {"raw", "staging", "intermediate", "quality"}, schemas
-    assert row_level == []
+    assert [column for (column,) in row_level if column not in TRAINER_AGGREGATES] == []
     assert load_issue_values == 0, "audit.load_issues keeps the values it lists"
 
 
