@@ -722,3 +722,16 @@ def test_all_passed_email(smtp_server: SmtpServer) -> None:
 def test_all_passed_email_is_on_unless_turned_off(value: str | None, on: bool) -> None:
     environ = {} if value is None else {"DCRS_ALERT_ALL_PASSED": value}
     assert alerts.all_passed_email_on(environ) is on
+
+
+def test_managers_emails_name_no_folder_of_the_server() -> None:
+    """The manager cannot open the export's folder on the pipeline's server; it is in the
+    engineer's emails only (found following the README as a newcomer)."""
+    all_passed = alerts.compose_all_passed(KC_AUGUST, EXPORT_DIR, 25)
+    for message in (sample_alert(), all_passed):
+        for preference in ("plain", "html"):
+            body = message.get_body(preferencelist=(preference,))
+            assert body is not None
+            assert EXPORT_DIR not in body.get_content()
+    failure = alerts.compose_failure_alert(EXPORT_DIR, "goals.csv is missing", "/w/dcrs.duckdb")
+    assert EXPORT_DIR in plain_text(failure)

@@ -601,7 +601,8 @@ def compose_quality_alert(
     maps a capture field (or, failing that, the check's name) to last month's percent
     captured; a field not in it reads "Last month: no earlier extract." ``report``, the
     run's own report.html, is attached; ``report_link`` (the published report's address)
-    is given.
+    is given. ``export_dir`` is not shown: it is a folder on the pipeline's server, which
+    the manager cannot open (the engineer's emails name it).
     """
     failed = [result for result in failures if not result.passed]
     if not failed:
@@ -630,7 +631,6 @@ def compose_quality_alert(
             [
                 f"The DCRS extract of {extract.date_words} for {extract.service} has been "
                 f"checked and published: {' and '.join(findings)}.",
-                f"Export: {export_dir}",
             ],
         )
     ]
@@ -672,7 +672,8 @@ def compose_all_passed(
     report_link: str | None = None,
 ) -> EmailMessage:
     """The manager's email for a run whose every check passed: sent every month (unless
-    turned off), so that a month without any email means something went wrong."""
+    turned off), so that a month without any email means something went wrong.
+    ``export_dir`` is not shown, as in `compose_quality_alert`."""
     subject = f"DCRS: all {checks} checks passed — {extract.subject_tail}"
     blocks = [
         _Block(
@@ -682,7 +683,6 @@ def compose_all_passed(
                 f"checked and published: all {checks} checks passed. Every field is recorded "
                 "at or above its data-capture standard, and no record failed a validity or "
                 "structure check.",
-                f"Export: {export_dir}",
             ],
         ),
         _Block("heading", ["What to do"]),
