@@ -24,7 +24,7 @@ from prefect.cache_policies import NONE
 from dcrs import inbox as inbox_runs
 from dcrs import pipeline, prefect_runtime, release, settings
 from dcrs.locking import DEFAULT_WAIT_SECONDS
-from dcrs.summary import run_markdown
+from dcrs.summary import run_markdown, summary_lines
 
 T = TypeVar("T")
 IO_RETRIES = 2
@@ -127,9 +127,23 @@ class InboxFailed(Exception):
     exports were run."""
 
 
+def log_to_current_run(line: str) -> None:
+    """Log a line to the run it comes from: the task run when a step (a task) is running,
+    the flow run otherwise. dbt's output, printed without colour codes (dcrs.build), goes
+    to the log of the `dbt build` task; all of it is also in the warehouse's log file."""
+    get_run_logger().info(line)
+
+
 def _load_one(export_dir: Path, warehouse: Path) -> dict[str, Any]:
-    logger = get_run_logger()
-    summary = pipeline.run(export_dir, warehouse, echo=logger.info, step=as_task)
+    summary = pipeline.run(
+        export_dir,
+        warehouse,
+        echo=log_to_current_run,
+        step=as_task,
+        dbt_output=log_to_current_run,
+    )
+    for line in summary_lines(summary):  # in the flow run's log too, not only the artifact
+        log_to_current_run(line)
     create_markdown_artifact(
         markdown=run_markdown(summary),
         key="dcrs-run-summary",

@@ -118,6 +118,36 @@ MEASURE_COLUMNS = {
     "measure_title": "The measure's title, as the report heads its table (measures seed).",
     "service_name": "The service's name, as the export's manifest gives it.",
 }
+# The columns' types, as measure_breakdown's YAML declares them: each measure's view has an
+# enforced contract (dbt_project.yml), so a view whose columns differ fails the build.
+MEASURE_COLUMN_TYPES = {
+    "service_code": "varchar",
+    "extract_date": "date",
+    "measure_id": "varchar",
+    "category": "varchar",
+    "category_order": "integer",
+    "n": "integer",
+    "denominator": "integer",
+    "percent": "double",
+    "ci_lower": "double",
+    "ci_upper": "double",
+    "benchmark_name": "varchar",
+    "benchmark_percent": "double",
+    "comparison": "varchar",
+    "interval_n": "double",
+    "interval_denominator": "double",
+    "ci_lower_998": "double",
+    "ci_upper_998": "double",
+    "comparison_998": "varchar",
+    "comparison_verdict": "varchar",
+    "comparison_verdict_998": "varchar",
+    "is_comparable": "boolean",
+    "polarity": "varchar",
+    "benchmark_area": "varchar",
+    "is_benchmark_doubtful": "boolean",
+    "measure_title": "varchar",
+    "service_name": "varchar",
+}
 MEMBER_COLUMNS = {
     "service_code": "Service of the export.",
     "extract_date": "Extract date of the export.",
@@ -256,11 +286,16 @@ def quoted(values: list[str]) -> str:
     return ", ".join(f"`{value}`" for value in values)
 
 
-def column_lines(columns: dict[str, str], indent: int) -> list[str]:
+def column_lines(
+    columns: dict[str, str], indent: int, types: dict[str, str] | None = None
+) -> list[str]:
     pad = " " * indent
     lines = []
     for name, description in columns.items():
-        lines += [f"{pad}- name: {name}", f"{pad}  description: >", folded(description, indent + 4)]
+        lines.append(f"{pad}- name: {name}")
+        if types is not None:
+            lines.append(f"{pad}  data_type: {types[name]}")
+        lines += [f"{pad}  description: >", folded(description, indent + 4)]
     return lines
 
 
@@ -326,7 +361,7 @@ def views_yaml(measures: list[Measure]) -> str:
                 "          arguments:",
                 "            columns: [service_code, extract_date, category]",
                 "    columns: &measure_columns",
-                *column_lines(MEASURE_COLUMNS, 6),
+                *column_lines(MEASURE_COLUMNS, 6, MEASURE_COLUMN_TYPES),
             ]
             first = False
         else:
@@ -356,8 +391,11 @@ def exposure_yaml(measures: list[Measure]) -> str:
         folded(description, 6),
         "    depends_on:",
         *(f"      - ref('{name}')" for name in depends_on),
+        "    # the connection a BI tool opens (read-only), as a SQLAlchemy URL",
+        "    url: \"{{ var('warehouse_url') }}\"",
         "    owner:",
-        "      name: Service data analysts",
+        "      name: \"{{ var('data_analyst_name') }}\"",
+        "      email: \"{{ var('data_analyst_email') }}\"",
     ]
     return "\n".join(lines) + "\n"
 

@@ -200,7 +200,12 @@ def test_untrusted_export_is_refused_and_publishes_nothing(case, export_copy, pu
     assert digest(published) == before
     left = sorted(path.name for path in published.parent.iterdir())
     # no build folder is left; the refusal is remembered (dcrs.inbox)
-    assert set(left) <= {"dcrs.duckdb", "dcrs.duckdb.lock", "dcrs.duckdb.refused.json"}, left
+    assert set(left) <= {
+        "dcrs.duckdb",
+        "dcrs.duckdb.lock",
+        "dcrs.duckdb.refused.json",
+        "dcrs.duckdb.refused.json.lock",
+    }, left
 
 
 @pytest.mark.fast

@@ -29,11 +29,20 @@ def test_a_failing_data_test_skips_what_depends_on_it_and_publishes_nothing(tmp_
     result = run_dcrs(SAMPLE_EXPORT, warehouse, project=project)
     output = result.stdout + result.stderr
     assert result.returncode == 3, output
-    assert re.search(r"FAIL \d+ assert_injected_failure", output), output
-    # downstream of the failing test: skipped, not built
-    assert re.search(r"SKIP relation marts\.measure_breakdown", output), output
-    assert "OK created sql incremental model marts.measure_breakdown" not in output
+    # the terminal gets the part of dbt's output that says what failed, and no traceback
+    assert re.search(r"FAIL \d+ assert_injected_failure", result.stderr), output
+    assert "Failure in test assert_injected_failure" in result.stderr, output
+    assert "Traceback" not in output
+    assert len(output.splitlines()) < 60, output
     assert "nothing was published" in output
+    # dbt's whole output is in the log file beside the warehouse: downstream of the
+    # failing test, skipped, not built
+    log = warehouse.with_name(warehouse.name + ".log").read_text()
+    assert f"dbt's whole output is in {warehouse}.log" in result.stderr
+    assert re.search(r"SKIP relation marts\.measure_breakdown", log), log[-3000:]
+    assert "OK created sql incremental model marts.measure_breakdown" not in log
+    assert re.search(r"\d+ of \d+ (PASS|OK) ", log)
+    assert not re.search(r"\d+ of \d+ (PASS|OK|SKIP) ", output), output
     assert not warehouse.exists()
     assert not warehouse.with_name(f".{warehouse.name}.build").exists()
 
@@ -51,10 +60,11 @@ def test_a_model_that_cannot_build_fails_the_run(tmp_path):
     assert not warehouse.exists()
 
 
-def test_unit_tests_stay_out_of_runs(sample_output):
-    found = re.search(r"Found .* (\d+) unit tests", sample_output)
-    assert found and int(found[1]) > 0, sample_output  # the project has unit tests ...
-    finished = next(line for line in sample_output.splitlines() if "Finished running" in line)
+def test_unit_tests_stay_out_of_runs(sample_warehouse):
+    dbt_output = sample_warehouse.with_name(sample_warehouse.name + ".log").read_text()
+    found = re.search(r"Found .* (\d+) unit tests", dbt_output)
+    assert found and int(found[1]) > 0, dbt_output  # the project has unit tests ...
+    finished = next(line for line in dbt_output.splitlines() if "Finished running" in line)
     assert "unit test" not in finished  # ... and the run does not run them
     assert "data tests" in finished
 
@@ -76,7 +86,15 @@ def test_ctrl_c_stops_dbt_and_removes_the_build_folder(tmp_path):
     warehouse = tmp_path / "dcrs.duckdb"
     building = warehouse.with_name(f".{warehouse.name}.build")
     process = subprocess.Popen(
-        [str(DCRS), "run", "--export", str(SAMPLE_EXPORT), "--warehouse", str(warehouse)],
+        [
+            str(DCRS),
+            "run",
+            "--export",
+            str(SAMPLE_EXPORT),
+            "--warehouse",
+            str(warehouse),
+            "--verbose",  # dbt's output, live
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DCRS, ROOT, connect, copy_warehouse, run_dcrs
+from conftest import DCRS, ROOT, connect, copy_warehouse, outputs_of, run_dcrs
 
 from dcrs.generate import generate
 
@@ -363,3 +363,32 @@ def test_run_inbox_loads_new_exports_oldest_first_then_nothing(history_run, tmp_
     assert "No new export" in second.stdout
     assert second.stdout.count("Already in the warehouse, skipped") == len(LOAD_ORDER)
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == digest
+
+
+def test_data_docs_keep_every_run_named_by_service_and_extract(history_warehouse):
+    """The published Data Docs after the five runs list every run, not only the last:
+    each run's validation results (kept as JSON in data_docs/results/, carried from one
+    release to the next) and its pages, under a run named by service and extract."""
+    docs = outputs_of(history_warehouse) / "data_docs"
+    names = [f"{service}-{extract}" for service, extract in LOAD_ORDER]
+    kept = {path.parts[-3] for path in (docs / "results").rglob("*.json")}
+    pages = {path.parts[-3] for path in (docs / "validations").rglob("*.html")}
+    assert kept == pages == set(names)
+    # every suite of every run: the first run's pages survived four releases
+    suites = {path.parent.parent.parent for path in (docs / "validations").rglob("*.html")}
+    for suite in suites:
+        assert {path.name for path in suite.iterdir()} == set(names), suite
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    for name in names:
+        assert f"{name}/" in index, name
+
+
+def test_no_temporary_table_is_left_in_the_warehouse(history_warehouse):
+    """dbt-duckdb builds an incremental Python model's new rows into a table of its own
+    (published_complementary_suppressions__dbt_tmp<time>, in main) and leaves it: the
+    model's post-hook drops it, so five runs leave none."""
+    with connect(history_warehouse) as con:
+        leftovers = con.execute(
+            "select schema_name, table_name from duckdb_tables() where table_name like '%dbt_tmp%'"
+        ).fetchall()
+    assert leftovers == []

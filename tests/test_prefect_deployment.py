@@ -52,6 +52,26 @@ def api(base: str, path: str, body: dict | None = None) -> dict | list:
     return json.loads(content) if content else {}
 
 
+def flow_run_logs(base: str, flow_run_id: str) -> list[dict]:
+    """Every log record of a flow run and its tasks, oldest first (the API gives at most
+    200 a request)."""
+    records: list[dict] = []
+    while True:
+        page = api(
+            base,
+            "/logs/filter",
+            {
+                "logs": {"flow_run_id": {"any_": [flow_run_id]}},
+                "sort": "TIMESTAMP_ASC",
+                "offset": len(records),
+                "limit": 200,
+            },
+        )
+        records += page
+        if len(page) < 200:
+            return records
+
+
 def stop(process: subprocess.Popen, first_signal: int = signal.SIGINT) -> None:
     """Stop a process by its PID: a polite signal, then SIGKILL."""
     if process.poll() is not None:
@@ -267,6 +287,24 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, deployment, tmp_path)
         "alert",
     }
     assert expected <= names, names
+
+    # dbt's output is in the log of the task that ran it, plain text (no colour codes)
+    records = flow_run_logs(base, flow_run_id)
+    coloured = [record["message"] for record in records if "\x1b[" in record["message"]]
+    assert not coloured, coloured[:5]
+    (build_run,) = [run for run in task_runs if run["name"].startswith("dbt build")]
+    dbt_lines = [
+        record for record in records if re.search(r"\d+ of \d+ (PASS|OK) ", record["message"])
+    ]
+    assert dbt_lines, [record["message"] for record in records][:50]
+    assert {record["task_run_id"] for record in dbt_lines} == {build_run["id"]}
+    assert any("Completed successfully" in record["message"] for record in records)
+    # the run's summary is in the flow run's log, not only in the artifact
+    (published,) = [record for record in records if record["message"].startswith("Published ")]
+    assert published["task_run_id"] is None
+    assert any("quality checks 59, failed 4" in record["message"] for record in records)
+    worker_output = (tmp_path / "worker.log").read_text()
+    assert "leaked semaphore" not in worker_output
 
     artifacts = api(
         base, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}

@@ -203,7 +203,8 @@ def kill_mid_build(export: Path, warehouse: Path) -> tuple[int, bool, str]:
     there at the kill, and the output."""
     building = warehouse.with_name(f".{warehouse.name}.build")
     process = subprocess.Popen(
-        [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse)],
+        # --verbose: dbt's lines, live
+        [str(DCRS), "run", "--export", str(export), "--warehouse", str(warehouse), "--verbose"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -229,7 +230,7 @@ def kill_mid_build(export: Path, warehouse: Path) -> tuple[int, bool, str]:
             except queue.Empty:
                 continue
             output.append(line)
-            building_models = building_models or "(dbt build)" in line
+            building_models = building_models or line.strip().startswith("load export")
             # a dbt progress line: "12 of 160 OK created sql table model ..."
             dbt_working = building_models and " of " in line and " OK " in line
         assert dbt_working, "dbt never started building:\n" + "".join(output)

@@ -22,7 +22,9 @@ final as (
     select
         manifest.service_code,
         manifest.extract_date,
-        limits.count_kind,
+        -- typed here: the Python model's empty DataFrame (an extract with no clients,
+        -- dbt build --empty) gives the column no type, and the contract wants varchar
+        cast(limits.count_kind as varchar) as count_kind,
         limits.client_count,
         limits.interval_level,
         limits.lower_limit,

@@ -14,11 +14,14 @@ dbt's unit tests check the SQL, not the export: they run with the test suite
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from dcrs import settings
 
@@ -29,10 +32,19 @@ DATABASE_NAME = "warehouse.duckdb"
 OUTPUTS_DIR = "outputs"
 DATA_DOCS_DIR = f"{OUTPUTS_DIR}/data_docs"
 BUILD = ("build", "--exclude-resource-type", "unit_test")
-# dbt's debug log of every query costs about a second on the sample; the log file keeps
-# warnings and errors, and progress comes through standard output.
-QUIET_FILES = ("--no-write-json", "--log-level-file", "warn")
-FAILURE_LINES_KEPT = 20
+# dbt's own log files are off: its whole output (what it prints, without colour codes) goes
+# to the run's log file beside the warehouse (``X.duckdb.log``), one place with the
+# tracebacks of failed runs (dcrs.failures).
+QUIET_FILES = ("--no-write-json", "--log-level-file", "none", "--no-use-colors")
+# What a failed build shows of dbt's output: its summary of the failures (from "Completed
+# with ... error" on), else its last lines, at most this many; the lines of the failing
+# nodes come first.
+FAILURE_LINES_SHOWN = 40
+FAILING_NODES_SHOWN = 10
+# a node done: "12:00:01  12 of 450 OK created sql table model ..." (not "... START ...")
+NODE_DONE = re.compile(r"\b(\d+) of (\d+) (?!START\b)[A-Z-]+\b")
+NODE_FAILED = re.compile(r"\b\d+ of \d+ (ERROR|FAIL)\b")
+SUMMARY_START = re.compile(r"Completed with \d+ errors?")
 
 
 class BuildError(Exception):
@@ -87,41 +99,78 @@ def parse_project(project: Path | None = None) -> None:
     )
 
 
-def build(folder: Path, echo: Callable[[str], None], project: Path | None = None) -> None:
+def open_log(path: Path) -> TextIO:
+    """The run's log file, to append to, created readable by its owner only (dbt's
+    messages can quote a value of a row: a conversion error names the value)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(descriptor, "a", encoding="utf-8")
+
+
+def failure_excerpt(lines: list[str]) -> str:
+    """The part of dbt's output that says what failed: the failing nodes' lines, then
+    dbt's summary of the failures (or its last lines when it stopped before one)."""
+    failing = [line for line in lines if NODE_FAILED.search(line)][:FAILING_NODES_SHOWN]
+    starts = [number for number, line in enumerate(lines) if SUMMARY_START.search(line)]
+    if starts:  # dbt's summary, from its start: the first failures are named first
+        summary = [line for line in lines[starts[-1] :] if line.strip()]
+        if len(summary) > FAILURE_LINES_SHOWN:  # keep the last line, dbt's counts
+            summary = [*summary[: FAILURE_LINES_SHOWN - 2], "...", summary[-1]]
+    else:
+        summary = [line for line in lines if line.strip()][-FAILURE_LINES_SHOWN:]
+    return "\n".join([*(line for line in failing if line not in summary), *summary])
+
+
+def build(
+    folder: Path,
+    log: Path,
+    output: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    project: Path | None = None,
+) -> None:
     """``dbt build`` of the database ``folder / DATABASE_NAME``, which holds the export in
-    ``raw``: raises BuildError when a model or a data test fails."""
+    ``raw``: raises BuildError when a model or a data test fails.
+
+    dbt's whole output is appended to ``log``; ``output`` also gets each line as dbt
+    prints it (``dcrs run --verbose``, the Prefect task's log), and ``progress`` the
+    nodes done and the nodes in all after each one."""
     project = (project or settings.project_dir()).resolve()
     command = dbt_command(
         *BUILD, *QUIET_FILES, "--target-path", str(runs_target(project)), project=project
     )
-    failures: list[str] = []
-    process = subprocess.Popen(
-        command,
-        cwd=folder,
-        env=dbt_environment(project),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            text = line.rstrip()
-            if not text.strip() or " START " in text:
-                continue
-            if "error" in text.lower() or "fail" in text.lower():
-                failures.append(text)
-            echo(text)
-        code = process.wait()
-    finally:
-        if process.poll() is None:  # the run was stopped: stop dbt with it
-            process.terminate()
-            process.wait()
+    lines: list[str] = []
+    with open_log(log) as handle:
+        stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        handle.write(f"--- {stamp} dbt build in {folder} ---\n")
+        process = subprocess.Popen(
+            command,
+            cwd=folder,
+            env=dbt_environment(project),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                text = line.rstrip()
+                handle.write(text + "\n")
+                lines.append(text)
+                done = NODE_DONE.search(text)
+                if done and progress is not None:
+                    progress(int(done.group(1)), int(done.group(2)))
+                if output is not None and text.strip() and " START " not in text:
+                    output(text)
+            code = process.wait()
+        finally:
+            if process.poll() is None:  # the run was stopped: stop dbt with it
+                process.terminate()
+                process.wait()
+        handle.write(f"--- dbt exited with status {code} ---\n")
     if code != 0:
-        detail = "\n".join(failures[-FAILURE_LINES_KEPT:]) or "see logs/dbt.log"
         raise BuildError(
-            f"dbt build failed: a model or a data test failed, or dbt could not run; "
-            f"nothing was published.\n{detail}"
+            "dbt build failed: a model or a data test failed, or dbt could not run; "
+            f"nothing was published. dbt's whole output is in {log}.\n" + failure_excerpt(lines)
         )

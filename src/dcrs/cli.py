@@ -72,6 +72,16 @@ WaitOption = Annotated[
 ]
 
 
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        help="Also print dbt's output as it runs (it always goes to the log file beside "
+        "the warehouse, X.duckdb.log).",
+    ),
+]
+
+
 DATE_FORMS = {
     re.compile(r"\d{4}-\d{2}-\d{2}"): "%Y-%m-%d",
     re.compile(r"\d{1,2}/\d{1,2}/\d{4}"): "%d/%m/%Y",
@@ -148,6 +158,7 @@ def run(
     ] = None,
     warehouse: WarehouseOption = None,
     wait: WaitOption = DEFAULT_WAIT_SECONDS,
+    verbose: VerboseOption = False,
 ) -> None:
     """Load an export, build and test every model, check data quality, publish.
 
@@ -166,11 +177,15 @@ def run(
     warehouse's table audit.load_issues (file, line, column, reason; the values only in
     the private store's audit.load_issue_values);
     audit.load_reconciliation shows rows read = rows staged + rows rejected per file.
+
+    It prints one line per step, then a summary; dbt's whole output goes to the log file
+    beside the warehouse (X.duckdb.log), and the part that says what failed is printed
+    when the build fails.
     """
     chosen = _warehouse(warehouse)
     export = export if export is not None else _project() / settings.SAMPLE_EXPORT
     try:
-        summary = _run_one(export, chosen, wait)
+        summary = _run_one(export, chosen, wait, verbose)
     except Exception as error:
         _forget_or_remember(export, chosen, error)
         _fail(error, chosen)
@@ -208,6 +223,7 @@ def run_inbox(
     ],
     warehouse: WarehouseOption = None,
     wait: WaitOption = DEFAULT_WAIT_SECONDS,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run every export in the inbox that the warehouse does not hold yet, oldest extract
     first: what a monthly schedule calls, with no folder name to edit each month.
@@ -228,7 +244,7 @@ def run_inbox(
     chosen = _warehouse(warehouse)
 
     def run_one(export: Path) -> None:
-        _print_summary(_run_one(export, chosen, wait))
+        _print_summary(_run_one(export, chosen, wait, verbose))
 
     try:
         outcome = run_every_export(inbox, chosen, run_one, echo=typer.echo)
@@ -270,6 +286,7 @@ def rebuild(
         ),
     ],
     warehouse: WarehouseOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Build the warehouse anew from the kept exports, and swap it in.
 
@@ -280,11 +297,22 @@ def rebuild(
     every extract the old warehouse held. No alerts are sent for the replayed extracts.
     Exits as `dcrs run` does, and 2 when an extract of the old warehouse is missing.
     """
+    from dcrs.console import StepDisplay
     from dcrs.rebuild import MissingExports, rebuild_warehouse
 
     chosen = _warehouse(warehouse)
     try:
-        summaries = rebuild_warehouse(inbox, chosen, echo=typer.echo)
+        display = StepDisplay(verbose)
+        summaries = rebuild_warehouse(
+            inbox,
+            chosen,
+            echo=display.echo,
+            run_options={
+                "step": display,
+                "dbt_output": display.dbt_output,
+                "dbt_progress": display.dbt_progress,
+            },
+        )
     except MissingExports as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         typer.secho("Nothing was rebuilt; the warehouse was left as it was.", err=True)
@@ -294,48 +322,32 @@ def rebuild(
     typer.secho(f"Rebuilt {chosen} from {len(summaries)} export(s).", fg=typer.colors.GREEN)
 
 
-def _run_one(export: Path, warehouse: Path, wait: float) -> RunSummary:
+def _run_one(export: Path, warehouse: Path, wait: float, verbose: bool) -> RunSummary:
+    """One run, shown one line per step (dcrs.console)."""
+    from dcrs.console import StepDisplay
     from dcrs.pipeline import run as run_pipeline
 
-    return run_pipeline(export, warehouse, echo=typer.echo, wait_seconds=wait)
+    display = StepDisplay(verbose)
+    display.echo(f"Export {export.resolve()}")
+    return run_pipeline(
+        export,
+        warehouse,
+        echo=display.echo,
+        step=display,
+        wait_seconds=wait,
+        dbt_output=display.dbt_output,
+        dbt_progress=display.dbt_progress,
+    )
 
 
 def _print_summary(summary: RunSummary) -> None:
+    from dcrs.summary import summary_lines
+
+    first, *rest = summary_lines(summary)
     typer.echo("")
-    typer.secho(
-        f"Published {summary.warehouse} ({summary.service_code}, extract "
-        f"{summary.extract_date}) in {summary.seconds:.1f} s",
-        fg=typer.colors.GREEN,
-    )
-    for item in summary.files:
-        typer.echo(
-            f"  {item.file_name:<22} read {item.rows_read:>8}  staged {item.rows_staged:>8}"
-            f"  rejected {item.rows_rejected:>6}  ({item.encoding})"
-        )
-    typer.echo(
-        f"  rows loaded {summary.rows_staged}, rows rejected {summary.rows_rejected}, "
-        f"values counted as Invalid {summary.values_invalid}"
-    )
-    typer.echo(
-        f"  measures built {summary.measures_built} ({summary.mart_rows} rows in "
-        "marts.measure_breakdown)"
-    )
-    if summary.rows_rejected or summary.values_invalid:
-        typer.echo("  see audit.load_issues for each rejected row and unusable value")
-    failed = summary.failed_checks
-    typer.echo(
-        f"  quality checks {len(summary.quality)}, failed {len(failed)}"
-        + (f" (Data Docs: {summary.data_docs / 'index.html'})" if summary.data_docs else "")
-    )
-    for result in failed:
-        if result.suite == "data_capture":
-            typer.echo(
-                f"    {result.field}: {result.recorded} of {result.total} "
-                f"({result.observed_value:.1f}%), standard {result.threshold:g}%"
-            )
-        else:
-            typer.echo(f"    {result.check}: {result.observed_value:g} unexpected rows")
-    typer.echo(f"  {summary.alert}")
+    typer.secho(first, fg=typer.colors.GREEN)
+    for line in rest:
+        typer.echo(line)
 
 
 @app.command()

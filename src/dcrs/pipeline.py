@@ -175,15 +175,23 @@ def run(
     step: StepRunner = run_directly,
     send_alerts: bool = True,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    dbt_output: Callable[[str], None] | None = None,
+    dbt_progress: Callable[[int, int], None] | None = None,
+    log: Path | None = None,
 ) -> RunSummary:
     """Load ``export_dir``, build and test every model (with the quality checks), publish
     ``warehouse`` and its outputs as one release, and alert the service manager. ``dcrs
     run`` and the Prefect flow both run this; the flow passes a ``step`` that makes each
     step a task. Nothing is published unless every step before the release succeeds.
-    Another run of the same warehouse is waited for, up to ``wait_seconds``."""
+    Another run of the same warehouse is waited for, up to ``wait_seconds``.
+
+    dbt's whole output goes to ``log`` (default: the warehouse's log file, ``X.duckdb.log``);
+    ``dbt_output`` also gets its lines as dbt prints them, ``dbt_progress`` the nodes done
+    and the nodes in all (``dcrs.build.build``)."""
     started = time.perf_counter()
     export_dir = export_dir.resolve()
     warehouse = warehouse.resolve()
+    log = log if log is not None else release.log_file(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)  # with the user's own permissions
     shared_umask = settings.protect_new_files()
     with exclusive_run(warehouse, wait_seconds, echo):
@@ -193,19 +201,15 @@ def run(
         check_schema_version(warehouse, settings.schema_version())
         folder = release.start(warehouse)
         try:
-            echo(f"Loading export {export_dir}")
             loaded = step("load export", load, export_dir, folder, warehouse, io=True)
             for item in loaded.files:
-                extra = (
-                    f"; extra columns ignored: {', '.join(item.extra_columns)}"
-                    if item.extra_columns
-                    else ""
-                )
-                echo(f"  {item.file_name}: {item.rows_read} rows, {item.encoding}{extra}")
+                if item.extra_columns:
+                    echo(
+                        f"{item.file_name}: extra columns ignored: " + ", ".join(item.extra_columns)
+                    )
             service_code = loaded.manifest.service_code
             extract_date = loaded.manifest.extract_date.isoformat()
-            echo("Building and testing the models, checking data quality (dbt build)")
-            step("dbt build", build, folder, echo)
+            step("dbt build", build, folder, log, dbt_output, dbt_progress)
             step(
                 "write reports and Parquet files",
                 release.write_outputs,

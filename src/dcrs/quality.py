@@ -16,11 +16,13 @@ Three suites, defined in ``expectations/`` (read its README):
 - ``structure``: keys present and unique, goals and scores belong to clients, row counts
   equal the manifest, on the staged rows.
 
-The suites are built afresh on every call in an ephemeral GX context (nothing is stored,
-so re-running is safe and leaves no GX state behind). Results keep counts, never a
-record's values (``RESULT_FORMAT``). Data Docs are written, as static HTML that needs no
-network (``dcrs.data_docs``), to the folder the model's configuration names, under a run
-name of the service and extract. GX is imported only inside the functions that use it:
+The suites are built afresh on every call in an ephemeral GX context (no GX project or
+configuration is kept). Results keep counts, never a record's values (``RESULT_FORMAT``).
+Data Docs are written, as static HTML that needs no network (``dcrs.data_docs``), to the
+folder the model's configuration names, under a run name of the service and extract; the
+run's validation results are added to those of earlier runs kept in that folder
+(``results/``, copied from the published release into the build), so the Data Docs list
+every run. GX is imported only inside the functions that use it:
 it costs seconds to import.
 """
 
@@ -306,11 +308,23 @@ def run_checks(
     import great_expectations as gx
     from great_expectations import expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
     from great_expectations.expectations.row_conditions import Column
 
     keep_one_duckdb_connection()
-    context = gx.get_context(mode="ephemeral")
+    # No temporary docs site: Data Docs are written to the folder write_site names, and
+    # GX's default ephemeral context logs (at INFO, to the terminal) the temporary folder
+    # it would otherwise make for one.
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+        ),
+    )
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = context.data_sources.add_sql(
         name=DATASOURCE_NAME, connection_string="duckdb:///:memory:", kwargs=engine_options(con)

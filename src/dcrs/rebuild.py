@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dcrs import release, settings
 from dcrs.build import OUTPUTS_DIR
@@ -51,10 +52,15 @@ def exports_to_replay(inbox: Path, warehouse: Path) -> list[Path]:
 
 
 def rebuild_warehouse(
-    inbox: Path, warehouse: Path, echo: Callable[[str], None] = print
+    inbox: Path,
+    warehouse: Path,
+    echo: Callable[[str], None] = print,
+    run_options: dict[str, Any] | None = None,
 ) -> list[RunSummary]:
     """Run every export of ``inbox`` into a new warehouse and swap it in for ``warehouse``.
-    A failure leaves the old warehouse as it was."""
+    A failure leaves the old warehouse as it was. ``run_options``: more arguments of
+    ``dcrs.pipeline.run`` (how its steps and dbt's output are shown); dbt's output goes
+    to ``warehouse``'s log file."""
     warehouse = warehouse.resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_run(warehouse, echo=echo):
@@ -68,7 +74,16 @@ def rebuild_warehouse(
             summaries = []
             for number, export in enumerate(exports, 1):
                 echo(f"Rebuilding: export {number} of {len(exports)}")
-                summaries.append(run(export, new, echo=echo, send_alerts=False))
+                summaries.append(
+                    run(
+                        export,
+                        new,
+                        echo=echo,
+                        send_alerts=False,
+                        log=release.log_file(warehouse),
+                        **(run_options or {}),
+                    )
+                )
             if summaries:
                 # laid out as a build folder, then released as a run's is
                 for in_rebuild, build_layout in release.databases(folder, new):

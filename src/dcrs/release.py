@@ -34,7 +34,8 @@ from pathlib import Path
 import duckdb
 
 from dcrs import settings
-from dcrs.build import DATABASE_NAME, OUTPUTS_DIR
+from dcrs.build import DATA_DOCS_DIR, DATABASE_NAME, OUTPUTS_DIR
+from dcrs.data_docs import RESULTS_DIR
 from dcrs.locking import try_exclusive_run
 from dcrs.warehouse import private_store
 
@@ -56,14 +57,15 @@ def outputs_folder(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".outputs")
 
 
+def log_file(warehouse: Path) -> Path:
+    """The warehouse's log file, ``X.duckdb.log``: dbt's whole output of every run and the
+    traceback of every unexpected failure (``dcrs.failures``); its owner's only."""
+    return warehouse.with_name(warehouse.name + ".log")
+
+
 def outbox_folder(warehouse: Path) -> Path:
     """Alerts written and not yet delivered (``dcrs.alerts``' outbox)."""
     return warehouse.with_name(warehouse.name + ".outbox")
-
-
-def log_file(warehouse: Path) -> Path:
-    """Where a failed command's traceback is kept (``dcrs.failures``): ``X.duckdb.log``."""
-    return warehouse.with_name(warehouse.name + ".log")
 
 
 def build_folder(warehouse: Path) -> Path:
@@ -91,6 +93,19 @@ def start(warehouse: Path) -> Path:
         for published, copy in databases(folder, warehouse):
             if published.exists():
                 shutil.copyfile(published, copy)
+        # the quality checks' results of every earlier run: the build adds its own and
+        # renders Data Docs of them all (dcrs.data_docs.keep_results), file by file, not
+        # copytree, which would carry the published files' permissions into the build
+        # folder: what a run writes there is its owner's only until released
+        results = outputs_folder(warehouse) / DATA_DOCS / RESULTS_DIR
+        kept = folder / DATA_DOCS_DIR / RESULTS_DIR
+        for path in sorted(results.rglob("*")):
+            copy = kept / path.relative_to(results)
+            if path.is_dir():
+                copy.mkdir(parents=True, exist_ok=True)
+            else:
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copy)
     except BaseException:
         discard(folder)  # a half copy on a full disk would keep the space taken
         raise

@@ -155,6 +155,45 @@ def read_summary(
     )
 
 
+def summary_lines(summary: RunSummary) -> list[str]:
+    """What a run did, in the lines ``dcrs run`` prints after its steps and the Prefect
+    flow logs (the first line says what was published)."""
+    lines = [
+        f"Published {summary.warehouse} ({summary.service_code}, extract "
+        f"{summary.extract_date}) in {summary.seconds:.1f} s"
+    ]
+    lines += [
+        f"  {item.file_name:<22} read {item.rows_read:>8}  staged {item.rows_staged:>8}"
+        f"  rejected {item.rows_rejected:>6}  ({item.encoding})"
+        for item in summary.files
+    ]
+    lines.append(
+        f"  rows loaded {summary.rows_staged}, rows rejected {summary.rows_rejected}, "
+        f"values counted as Invalid {summary.values_invalid}"
+    )
+    lines.append(
+        f"  measures built {summary.measures_built} ({summary.mart_rows} rows in "
+        "marts.measure_breakdown)"
+    )
+    if summary.rows_rejected or summary.values_invalid:
+        lines.append("  see audit.load_issues for each rejected row and unusable value")
+    failed = summary.failed_checks
+    lines.append(
+        f"  quality checks {len(summary.quality)}, failed {len(failed)}"
+        + (f" (Data Docs: {summary.data_docs / 'index.html'})" if summary.data_docs else "")
+    )
+    for result in failed:
+        if result.suite == "data_capture":
+            lines.append(
+                f"    {result.field}: {result.recorded} of {result.total} "
+                f"({result.observed_value:.1f}%), standard {result.threshold:g}%"
+            )
+        else:
+            lines.append(f"    {result.check}: {result.observed_value:g} unexpected rows")
+    lines.append(f"  {summary.alert}")
+    return lines
+
+
 def _number(value: Any, decimals: int = 1) -> str:
     if value is None:
         return "n/a"

@@ -28,8 +28,13 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 VENDOR = HERE / "vendor"
 SITE_NAME = "dcrs_quality"
-# What a site holds; cleared before each build so pages of an earlier run never linger.
+# What a site holds; cleared before each build and rendered again from the results store.
 SITE_ENTRIES = ("index.html", "static", "expectations", "validations")
+# The validation results of every run (GX's JSON, counts only), kept in the site's folder:
+# each run adds its own, and the site is rendered from all of them, so the Data Docs list
+# every run, each named by its service and extract. The folder is released with the
+# warehouse (dcrs.release.start copies the published one into the build).
+RESULTS_DIR = "results"
 # The one remote image GX's own stylesheet names (its dark-mode logo).
 GX_DARK_LOGO_URL = (
     "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/full_logo_dark.png"
@@ -118,11 +123,39 @@ def clear_site(directory: Path) -> None:
             entry.unlink()
 
 
+def results_store(directory: Path) -> Any:
+    """GX's validation results store, as JSON files in ``directory``/results."""
+    from great_expectations.data_context.store import ValidationResultsStore
+
+    return ValidationResultsStore(
+        store_backend={
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(Path(directory).resolve() / RESULTS_DIR),
+        }
+    )
+
+
+def keep_results(context: Any, directory: Path) -> int:
+    """Add the validation results ``context`` holds (this run's) to the results store in
+    ``directory``, then give ``context`` every result the store holds (earlier runs'), so
+    that its Data Docs show every run. Returns how many results the store holds."""
+    kept = results_store(directory)
+    runs = context.validation_results_store
+    for key in runs.list_keys():
+        kept.set(key, runs.get(key))
+    keys = kept.list_keys()
+    for key in keys:
+        runs.set(key, kept.get(key))
+    return len(keys)
+
+
 def write_site(context: Any, directory: Path) -> Path:
-    """Build the Data Docs of the validations ``context`` holds into ``directory``, with the
-    vendored assets in ``static/vendor/``; the path of its index.html."""
+    """Build the Data Docs of the validations ``context`` holds, and of the earlier runs
+    kept in ``directory``'s results store, into ``directory``, with the vendored assets in
+    ``static/vendor/``; the path of its index.html."""
     directory = Path(directory).resolve()
     clear_site(directory)
+    keep_results(context, directory)
     context.add_data_docs_site(site_name=SITE_NAME, site_config=site_config(directory))
     context.build_data_docs(site_names=[SITE_NAME])
     shutil.copytree(VENDOR, directory / "static" / "vendor")
