@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
+import sys
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -722,3 +725,36 @@ def test_all_passed_email(smtp_server: SmtpServer) -> None:
 def test_all_passed_email_is_on_unless_turned_off(value: str | None, on: bool) -> None:
     environ = {} if value is None else {"DCRS_ALERT_ALL_PASSED": value}
     assert alerts.all_passed_email_on(environ) is on
+
+
+def test_managers_emails_name_no_folder_of_the_server() -> None:
+    """The manager cannot open the export's folder on the pipeline's server; it is in the
+    engineer's emails only (found following the README as a newcomer)."""
+    all_passed = alerts.compose_all_passed(KC_AUGUST, EXPORT_DIR, 25)
+    for message in (sample_alert(), all_passed):
+        for preference in ("plain", "html"):
+            body = message.get_body(preferencelist=(preference,))
+            assert body is not None
+            assert EXPORT_DIR not in body.get_content()
+    failure = alerts.compose_failure_alert(EXPORT_DIR, "goals.csv is missing", "/w/dcrs.duckdb")
+    assert EXPORT_DIR in plain_text(failure)
+
+
+def test_engineers_commands_can_be_pasted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dcrs` is not on the engineer's PATH (it is the checkout's .venv/bin/dcrs): the
+    commands in the engineer's emails name the installed one, and the late extract's
+    names the worker's inbox when DCRS_INBOX is set."""
+    dcrs = Path(sys.executable).parent / "dcrs"
+    assert dcrs.is_file()
+    failure = plain_text(compose_failure_alert(EXPORT_DIR, "goals.csv: missing", "/w/x.duckdb"))
+    assert f"run it again: {dcrs} run --export {EXPORT_DIR} --warehouse /w/x.duckdb" in failure
+    monkeypatch.setenv("DCRS_INBOX", "/srv/dcrs/inbox")
+    late = alerts.compose_late_extract(
+        KC_AUGUST,
+        "September 2010",
+        dt.date(2010, 10, 7),
+        dt.date(2010, 10, 9),
+        alerts.ENGINEER,
+        "w",
+    )
+    assert f"load it: {dcrs} run-inbox --inbox /srv/dcrs/inbox --warehouse w" in plain_text(late)

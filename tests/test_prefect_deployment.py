@@ -324,7 +324,13 @@ def test_setup_is_idempotent(prefect_env, automations, setup_env):
     assert "updated the automation" in again.stdout, again.stdout
 
     names = sorted(item["name"] for item in api(base, "/automations/filter", {}))
-    assert names == sorted([prefect_setup.FAILED_AUTOMATION, prefect_setup.LATE_AUTOMATION])
+    assert names == sorted(
+        [
+            prefect_setup.FAILED_AUTOMATION,
+            prefect_setup.LATE_AUTOMATION,
+            prefect_setup.FRESHNESS_CRASHED_AUTOMATION,
+        ]
+    )
     blocks = api(
         base,
         "/block_documents/filter",
@@ -458,6 +464,49 @@ def test_late_run_emails_with_no_worker(prefect_env, deployment, automations, sm
         api(
             base,
             f"/flow_runs/{run['id']}/set_state",
+            {"state": {"type": "CANCELLED"}, "force": True},
+        )
+
+
+def test_freshness_runs_late_or_crashed_email(prefect_env, deployment, automations, smtp):
+    """The daily freshness check is watched too: with no worker, its runs go late and no
+    late extract can be found, so the engineer is emailed; a crashed check likewise.
+    A failed check is not (it fails every day an extract is late, emailed once)."""
+    base = prefect_env["PREFECT_API_URL"]
+    freshness = api(base, "/deployments/name/dcrs-freshness/freshness")
+    late = api(
+        base,
+        f"/deployments/{freshness['id']}/create_flow_run",
+        {
+            "state": {
+                "type": "SCHEDULED",
+                "state_details": {"scheduled_time": "2026-01-06T08:00:00Z"},
+            }
+        },
+    )
+    crashed = api(base, f"/deployments/{freshness['id']}/create_flow_run", {})
+    failed = api(base, f"/deployments/{freshness['id']}/create_flow_run", {})
+    try:
+        for run, state in ((crashed, "CRASHED"), (failed, "FAILED")):
+            api(
+                base,
+                f"/flow_runs/{run['id']}/set_state",
+                {"state": {"type": state, "message": "the check stopped"}, "force": True},
+            )
+        email = wait_for_email(smtp, ENGINEER, f"run {late['name']} is late")
+        assert "dcrs-freshness/freshness" in email.message.get_body(("plain",)).get_content()
+        email = wait_for_email(smtp, ENGINEER, f"run {crashed['name']} Crashed")
+        body = email.message.get_body(("plain",)).get_content()
+        assert "a late extract may not have been emailed about" in body
+        assert not [
+            delivery
+            for delivery in smtp.deliveries
+            if f"run {failed['name']} " in delivery.message["Subject"]
+        ]
+    finally:
+        api(
+            base,
+            f"/flow_runs/{late['id']}/set_state",
             {"state": {"type": "CANCELLED"}, "force": True},
         )
 

@@ -57,6 +57,7 @@ import os
 import re
 import smtplib
 import ssl
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from fractions import Fraction
+from pathlib import Path
 from typing import Protocol
 
 DEFAULT_SMTP_PORT = 25
@@ -601,7 +603,8 @@ def compose_quality_alert(
     maps a capture field (or, failing that, the check's name) to last month's percent
     captured; a field not in it reads "Last month: no earlier extract." ``report``, the
     run's own report.html, is attached; ``report_link`` (the published report's address)
-    is given.
+    is given. ``export_dir`` is not shown: it is a folder on the pipeline's server, which
+    the manager cannot open (the engineer's emails name it).
     """
     failed = [result for result in failures if not result.passed]
     if not failed:
@@ -630,7 +633,6 @@ def compose_quality_alert(
             [
                 f"The DCRS extract of {extract.date_words} for {extract.service} has been "
                 f"checked and published: {' and '.join(findings)}.",
-                f"Export: {export_dir}",
             ],
         )
     ]
@@ -672,7 +674,8 @@ def compose_all_passed(
     report_link: str | None = None,
 ) -> EmailMessage:
     """The manager's email for a run whose every check passed: sent every month (unless
-    turned off), so that a month without any email means something went wrong."""
+    turned off), so that a month without any email means something went wrong.
+    ``export_dir`` is not shown, as in `compose_quality_alert`."""
     subject = f"DCRS: all {checks} checks passed — {extract.subject_tail}"
     blocks = [
         _Block(
@@ -682,7 +685,6 @@ def compose_all_passed(
                 f"checked and published: all {checks} checks passed. Every field is recorded "
                 "at or above its data-capture standard, and no record failed a validity or "
                 "structure check.",
-                f"Export: {export_dir}",
             ],
         ),
         _Block("heading", ["What to do"]),
@@ -708,6 +710,14 @@ def compose_all_passed(
 # Failure alert
 
 
+def dcrs_command() -> str:
+    """The ``dcrs`` command as the engineer can paste it: the one installed beside the
+    running Python (``.venv/bin/dcrs`` of the checkout, which is not on a shell's PATH),
+    else plain ``dcrs``."""
+    beside = Path(sys.executable).parent / "dcrs"
+    return str(beside) if beside.is_file() else "dcrs"
+
+
 def compose_failure_alert(
     export_dir: str,
     error: str,
@@ -728,7 +738,7 @@ def compose_failure_alert(
     steps = [
         "If the message names a file of the export, fix it or download the export from DCRS "
         "again (every file and manifest.json from the same download), into the same folder.",
-        f"Then run it again: dcrs run --export {export_dir} --warehouse {warehouse}",
+        f"Then run it again: {dcrs_command()} run --export {export_dir} --warehouse {warehouse}",
         "A run from the inbox (dcrs run-inbox) does not try the same files again: only "
         "corrected files are tried at its next run.",
     ]
@@ -819,8 +829,8 @@ def compose_late_extract(
                 "Check that the export for the month arrived in the inbox; if it did, the "
                 "monthly run refused it or did not run: see the flow runs in Prefect, the "
                 'log file beside the warehouse and docs/operations.md ("When a run fails").',
-                "Once it is in the inbox, load it: dcrs run-inbox --inbox INBOX_FOLDER "
-                f"--warehouse {warehouse}",
+                f"Once it is in the inbox, load it: {dcrs_command()} run-inbox --inbox "
+                f"{os.environ.get('DCRS_INBOX') or 'INBOX_FOLDER'} --warehouse {warehouse}",
                 "This email is sent once for this due date; dcrs check-freshness keeps "
                 "reporting the service as late (exit status 9) until its extract is loaded.",
             ],

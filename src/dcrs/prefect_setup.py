@@ -1,9 +1,11 @@
-"""Set up the Prefect server for the deployment: the email notification block and the
-automations that email the data engineer when a run of the deployment fails, crashes or
-is late. Run it after ``prefect deploy``, and again whenever the settings change: it
-updates what it made before and never makes a second copy.
+"""Set up the Prefect server for the deployments: the email notification block and the
+automations that email the data engineer when a monthly run fails, crashes or is late,
+and when a daily freshness check crashes or is late. Run it after ``prefect deploy``, and
+again whenever the settings change: it updates what it made before and never makes a
+second copy.
 
     .venv/bin/python -m dcrs.prefect_setup [--deployment dcrs-monthly/monthly]
+        [--freshness-deployment dcrs-freshness/freshness]
         [--to engineer@example.org] [--smtp-secret-block NAME]
 
 The SMTP server comes from the Secret block named by ``--smtp-secret-block`` (or
@@ -26,11 +28,13 @@ from uuid import UUID
 from dcrs import alerts, prefect_runtime
 
 DEFAULT_DEPLOYMENT = "dcrs-monthly/monthly"
+FRESHNESS_DEPLOYMENT = "dcrs-freshness/freshness"
 NOTIFICATION_BLOCK = "dcrs-engineer-email"
 ENGINEER_VARIABLE = "DCRS_ENGINEER_TO"
 
 FAILED_AUTOMATION = "dcrs: a run failed or crashed"
 LATE_AUTOMATION = "dcrs: a run is late"
+FRESHNESS_CRASHED_AUTOMATION = "dcrs: a freshness check crashed"
 
 FAILED_SUBJECT = "DCRS pipeline: run {{ flow_run.name }} {{ flow_run.state.name }}"
 FAILED_BODY = """\
@@ -46,6 +50,18 @@ What to do: read the run's logs in the Prefect UI (or `prefect flow-run logs \
 {{ flow_run.id }}`), and the "When a run fails" section of docs/operations.md. \
 Crashed means the run's process died (killed, out of memory, the machine restarted): \
 run the deployment again.
+"""
+
+FRESHNESS_CRASHED_BODY = """\
+The run {{ flow_run.name }} of the deployment {{ flow.name }}/{{ deployment.name }} \
+ended {{ flow_run.state.name }}: the daily check that each service's extract has arrived \
+did not finish, so a late extract may not have been emailed about.
+
+{{ flow_run.state.message }}
+
+What to do: read the run's logs in the Prefect UI (or `prefect flow-run logs \
+{{ flow_run.id }}`), then run `dcrs check-freshness` by hand or the deployment again.
+Flow run id: {{ flow_run.id }}.
 """
 
 LATE_SUBJECT = "DCRS pipeline: run {{ flow_run.name }} is late"
@@ -109,26 +125,35 @@ def _recipients(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def automations(deployment_id: UUID, block_id: UUID) -> list[Any]:
-    """The automations, as Prefect objects (not yet saved)."""
+def automations(deployment_id: UUID, block_id: UUID, freshness_id: UUID | None = None) -> list[Any]:
+    """The automations, as Prefect objects (not yet saved).
+
+    ``freshness_id``, the freshness deployment's, adds its runs: a late one (no worker
+    runs, so no extract's lateness can be found either) and a crashed one email the
+    engineer. Its failed runs do not: one fails every day while an extract is late, and
+    that is emailed once per due date by the check itself.
+    """
     from prefect.automations import Automation, EventTrigger, Posture, SendNotification
 
-    def on(events: set[str]) -> EventTrigger:
+    def on(events: set[str], *deployments: UUID) -> EventTrigger:
         return EventTrigger(
             expect=events,
             match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related={"prefect.resource.id": f"prefect.deployment.{deployment_id}"},
+            match_related={
+                "prefect.resource.id": [f"prefect.deployment.{each}" for each in deployments]
+            },
             posture=Posture.Reactive,
             threshold=1,
             within=timedelta(0),
         )
 
-    return [
+    watched = [deployment_id] if freshness_id is None else [deployment_id, freshness_id]
+    found = [
         Automation(
             name=FAILED_AUTOMATION,
             description="Emails the data engineer when a run of the DCRS deployment fails "
             "or crashes (dcrs.prefect_setup).",
-            trigger=on({"prefect.flow-run.Failed", "prefect.flow-run.Crashed"}),
+            trigger=on({"prefect.flow-run.Failed", "prefect.flow-run.Crashed"}, deployment_id),
             actions=[
                 SendNotification(
                     block_document_id=block_id, subject=FAILED_SUBJECT, body=FAILED_BODY
@@ -137,14 +162,32 @@ def automations(deployment_id: UUID, block_id: UUID) -> list[Any]:
         ),
         Automation(
             name=LATE_AUTOMATION,
-            description="Emails the data engineer when a run of the DCRS deployment has "
-            "not started on time (no worker is running) (dcrs.prefect_setup).",
-            trigger=on({"prefect.flow-run.Late"}),
+            description="Emails the data engineer when a run of the DCRS deployments "
+            "(the monthly run, the daily freshness check) has not started on time (no "
+            "worker is running) (dcrs.prefect_setup).",
+            trigger=on({"prefect.flow-run.Late"}, *watched),
             actions=[
                 SendNotification(block_document_id=block_id, subject=LATE_SUBJECT, body=LATE_BODY)
             ],
         ),
     ]
+    if freshness_id is not None:
+        found.append(
+            Automation(
+                name=FRESHNESS_CRASHED_AUTOMATION,
+                description="Emails the data engineer when a run of the daily freshness "
+                "check crashes (dcrs.prefect_setup).",
+                trigger=on({"prefect.flow-run.Crashed"}, freshness_id),
+                actions=[
+                    SendNotification(
+                        block_document_id=block_id,
+                        subject=FAILED_SUBJECT,
+                        body=FRESHNESS_CRASHED_BODY,
+                    )
+                ],
+            )
+        )
+    return found
 
 
 def save_automation(automation: Any) -> str:
@@ -171,6 +214,7 @@ def set_up(
     recipients: Sequence[str] = (),
     secret_block: str | None = None,
     environ: Mapping[str, str] = os.environ,
+    freshness: str = FRESHNESS_DEPLOYMENT,
 ) -> list[str]:
     """Register the block type, save the notification block and the automations; returns
     what was done, a line each."""
@@ -189,6 +233,7 @@ def set_up(
         environment, list(recipients) or _recipients(environ.get(ENGINEER_VARIABLE))
     )
     done = []
+    freshness_id = None
     with get_client(sync_client=True) as client:
         try:
             found = client.read_deployment_by_name(deployment)
@@ -196,6 +241,10 @@ def set_up(
             raise SetupError(
                 f"no deployment {deployment!r} on the server: run `prefect deploy --all` first"
             ) from None
+        try:
+            freshness_id = client.read_deployment_by_name(freshness).id
+        except ObjectNotFound:
+            done.append(f"no deployment {freshness!r} on the server: its runs are not watched")
     SmtpEmail.register_type_and_schema()
     block_id = SmtpEmail(**fields).save(NOTIFICATION_BLOCK, overwrite=True)
     done.append(
@@ -203,7 +252,7 @@ def set_up(
         f"{', '.join(fields['to_addresses'])} through {fields['smtp_host']}:"
         f"{fields['smtp_port']}, security {fields['security']})"
     )
-    for automation in automations(found.id, block_id):
+    for automation in automations(found.id, block_id, freshness_id):
         done.append(save_automation(automation))
     return done
 
@@ -212,13 +261,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dcrs.prefect_setup",
         description="Save the email notification block and the automations that email the "
-        "data engineer when a run of the deployment fails, crashes or is late. Safe to "
+        "data engineer when a monthly run fails, crashes or is late, or a freshness check "
+        "crashes or is late. Safe to "
         "run again: it updates what it made.",
     )
     parser.add_argument(
         "--deployment",
         default=DEFAULT_DEPLOYMENT,
         help=f"FLOW/DEPLOYMENT (default {DEFAULT_DEPLOYMENT})",
+    )
+    parser.add_argument(
+        "--freshness-deployment",
+        default=FRESHNESS_DEPLOYMENT,
+        help=f"the daily freshness check's FLOW/DEPLOYMENT (default {FRESHNESS_DEPLOYMENT})",
     )
     parser.add_argument(
         "--to",
@@ -231,7 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     options = parser.parse_args(argv)
     try:
-        done = set_up(options.deployment, _recipients(options.to), options.smtp_secret_block)
+        done = set_up(
+            options.deployment,
+            _recipients(options.to),
+            options.smtp_secret_block,
+            freshness=options.freshness_deployment,
+        )
     except (SetupError, alerts.AlertConfigError, prefect_runtime.PrefectSettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
