@@ -50,6 +50,17 @@ def changed_project(tmp_path_factory) -> Path:
             1,
         )
     )
+    # the mart's contract names every column, so the new one is added there too
+    models = project / "models" / "marts" / "_marts__models.yml"
+    text = models.read_text()
+    population = text.index("      - name: population\n", text.index("  - name: data_capture\n"))
+    models.write_text(
+        text[:population]
+        + "      - name: about_goals\n"
+        + "        data_type: boolean\n"
+        + "        description: Whether the field is about goals.\n"
+        + text[population:]
+    )
     settings_file = project / "dbt_project.yml"
     old = f"warehouse_schema_version: {schema_version()}"
     assert old in settings_file.read_text()

@@ -393,7 +393,7 @@ def test_a_killed_load_leaves_its_copies_only_in_the_build_folder(tmp_path):
     assert len(copies) == 1 and "\u2013" in copies[0].read_text(encoding="utf-8")
     assert list(system_temporary.iterdir()) == []
     result = dcrs("report", "--warehouse", str(warehouse), "--out", str(tmp_path / "r.html"))
-    assert result.returncode == 1  # no warehouse yet to report on
+    assert result.returncode == 2  # no warehouse yet to report on
     assert list((tmp_path / "w").rglob("goals.csv")) == []
     assert leftovers(warehouse) == []
 
