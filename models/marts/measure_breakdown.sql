@@ -210,14 +210,7 @@ with_denominators as (
 
 service_benchmarks as (
 
-    -- the benchmarks of the areas each service belongs to (England: every service)
-    select
-        manifest.service_code,
-        benchmarks.*
-    from benchmarks
-    inner join benchmark_areas on benchmarks.area = benchmark_areas.area
-    inner join manifest
-        on coalesce(benchmark_areas.service_code = manifest.service_code, true)
+    {{ service_benchmarks('benchmarks', 'benchmark_areas', 'manifest') }}
 
 ),
 

@@ -178,13 +178,7 @@ with_denominators as (
 
 service_benchmarks as (
 
-    select
-        manifest.service_code,
-        benchmarks.*
-    from benchmarks
-    inner join benchmark_areas on benchmarks.area = benchmark_areas.area
-    inner join manifest
-        on coalesce(benchmark_areas.service_code = manifest.service_code, true)
+    {{ service_benchmarks('benchmarks', 'benchmark_areas', 'manifest') }}
 
 ),
 
