@@ -161,6 +161,35 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return warehouse
 
 
+# The generated service of issue 18's "done when": one service, 13 monthly extracts.
+MONITORING_CLIENTS = 1200
+MONITORING_MONTHS = 13
+
+
+@pytest.fixture(scope="session")
+def monitoring_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated service (``dcrs generate``: 1,200 clients, 13 monthly cumulative exports,
+    31 March 2010 to 31 March 2011) loaded extract by extract, oldest first, by ``dcrs
+    rebuild`` (about 35 s an extract). The exports are kept in ``inbox/S001/<extract
+    date>/`` beside the warehouse. Tests using it are marked
+    ``pytest.mark.xdist_group("monitoring_service")`` so that one worker builds it."""
+    from dcrs.generate import generate
+
+    folder = tmp_path_factory.mktemp("monitoring")
+    inbox = folder / "inbox"
+    generate(inbox, clients=MONITORING_CLIENTS, months=MONITORING_MONTHS)
+    warehouse = folder / "dcrs.duckdb"
+    result = subprocess.run(
+        [str(DCRS), "rebuild", "--inbox", str(inbox), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return warehouse
+
+
 @pytest.fixture(scope="session")
 def sample_output(sample_warehouse: Path) -> str:
     """What `dcrs run` printed when it built the sample's warehouse."""
