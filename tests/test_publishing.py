@@ -33,6 +33,10 @@ PUBLISHED_TABLES = {
     "data_quality_results",
     "wellbeing_outcomes",
     "indicator_metadata",
+    # the monthly monitoring tables (issue 18; models/published/monitoring)
+    "monthly_activity",
+    "spc",
+    "inequalities",
 }
 # views over the published tables, for report-published.html (models/published/report)
 PUBLISHED_REPORT_VIEWS = {
@@ -87,6 +91,17 @@ COUNT_CELLS = [
         )
     ],
 ]
+MONTHLY_COUNTS = [
+    "clients_registered",
+    "clients_assessed",
+    "phps_started",
+    "goals_set",
+    "goal_outcomes_recorded",
+    "goals_achieved_or_part_achieved",
+    "wellbeing_follow_ups_recorded",
+]
+COUNT_CELLS += [("monthly_activity", "month::varchar", column) for column in MONTHLY_COUNTS]
+COUNT_CELLS += [("inequalities", "indicator_id || ' / ' || dimension || ' / ' || group_name", "n")]
 LONDON_COUNTS = ("total_clients", "total_phps")
 COMPLEMENTARY = "complementary suppression: suppressed so that no count of 1 to 7 can be worked out"
 
@@ -553,9 +568,10 @@ def test_published_models_are_built_only_from_marts(strict_vars_run):
         and node["original_file_path"].startswith("models/published/")
         and not node["original_file_path"].startswith("models/published/report/")
     ]
-    # with published_complementary_suppressions (docs/disclosure.md), wellbeing_outcomes
-    # and the three latest-extract views (models/published/latest)
-    assert len(published) == 13
+    # with published_complementary_suppressions (docs/disclosure.md), wellbeing_outcomes,
+    # the three latest-extract views (models/published/latest) and the three monthly
+    # monitoring tables (models/published/monitoring)
+    assert len(published) == 16
     # the one staged model allowed: the manifest of the export being loaded (service code,
     # name and extract date), which picks the partition a run builds; it holds no records
     partition_key = "model.dcrs.stg_dcrs__manifests"
