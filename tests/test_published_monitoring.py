@@ -145,6 +145,33 @@ def test_published_inequalities_intervals_come_from_the_controlled_counts(
         assert (lower, upper) == pytest.approx((100 * (centre - half), 100 * (centre + half)))
 
 
+def test_published_inequality_indices_come_from_the_controlled_counts(
+    sample_warehouse: Path,
+) -> None:
+    with connect(sample_warehouse) as con:
+        rows = dict(
+            con.execute(
+                "select indicator_id, withheld_reason from published.inequality_indices"
+            ).fetchall()
+        )
+        records = con.execute(
+            """select published.records, marts.records, controlled.total
+            from published.inequality_indices as published
+            inner join marts.inequality_indices as marts
+                using (service_code, extract_date, indicator_id)
+            cross join (
+                select sum(n) as total from published.inequalities
+                where indicator_id = 'reach' and dimension = 'deprivation_quintile'
+                    and is_comparable
+            ) as controlled
+            where indicator_id = 'reach'"""
+        ).fetchone()
+    # a quintile suppressed: nothing to compute from; reach's records are the sum of the
+    # controlled quintile counts (120), not the true one (114)
+    assert rows["goal_achieved_or_part"] == "a deprivation quintile's count is suppressed"
+    assert records[0] == records[2] != records[1]
+
+
 def test_no_trainer_in_any_published_table(sample_warehouse: Path) -> None:
     with connect(sample_warehouse) as con:
         trainers = {
