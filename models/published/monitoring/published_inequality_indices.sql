@@ -2,14 +2,16 @@
     (marts.inequality_indices' columns), computed from the controlled counts of
     published.inequalities (published_inequality_index_figures), or withheld with the
     reason: as the marts, and also when a quintile's count is suppressed. Its records
-    are those of the controlled counts (null when a quintile is suppressed). -#}
+    are those of the controlled counts (null when a quintile is suppressed).
+    published_inequality_index_figures holds the extract being built only. -#}
+
+-- depends_on: {{ ref('stg_dcrs__manifests') }} (the pre-hook deletes the loaded partition)
 
 with
 
 figures as (
 
     select * from {{ ref('published_inequality_index_figures') }}
-    where {{ in_loaded_partition() }}
 
 ),
 
