@@ -267,3 +267,39 @@ def test_the_monthly_counts_are_those_the_macro_controls() -> None:
     macro = (ROOT / "macros" / "disclosure.sql").read_text()
     body = macro.split("macro disclosure_monthly_activity_counts()")[1].split("endmacro")[0]
     assert tuple(re.findall(r"'(\w+)'", body)) == disclosure.MONTHLY_COUNTS
+
+
+@pytest.mark.fast
+def test_an_earlier_extracts_count_pinned_by_this_one_is_protected_in_this_one() -> None:
+    # six counts of 1 published (suppressed) with an earlier extract, beside a count of 8
+    # (published 10: 8 to 12) of that extract; this extract adds a count of 28 (published
+    # 30) and a total over all of them of 42 (published 40: 38 to 42): the six are at most
+    # 42 - 8 - 28 = 6 together, so each is 1. The earlier extract is published and stays
+    # as it was: the complement must be a count of this one (the 28), not the 8, which
+    # protect used to choose and then stop the build on
+    earlier, later = "2010-07-31", EXTRACT
+
+    def cell(extract: str, table: str, row: str) -> tuple:
+        return (SERVICE, extract, table, row, "n")
+
+    values = {cell(earlier, "measure_breakdown", f"m / small{i}"): 1 for i in range(6)}
+    values[cell(earlier, "measure_breakdown", "m / other")] = 8
+    values[cell(later, "measure_breakdown", "m / big")] = 28
+    total = cell(later, "service_summary", SERVICE)
+    values[total] = 42
+    cells = pd.DataFrame(
+        [{"key": key, "extract_date": key[1], "value": value} for key, value in values.items()]
+    )
+    identities = [
+        disclosure.Identity(
+            {total: 1} | {key: -1 for key in values if key != total},
+            "==",
+            "total",
+            frozenset({total}),
+        )
+    ]
+    result = attack(publish(cells, RULE, set()), identities, RULE)
+    assert len(result.exact) == 6
+    chosen = protect(cells, identities, RULE, (SERVICE, later), set())
+    assert set(chosen) == {cell(later, "measure_breakdown", "m / big")}
+    assert attack(publish(cells, RULE, set(chosen)), identities, RULE, set(chosen)).exact == []

@@ -898,9 +898,18 @@ def protect(
             ):
                 # a complement chosen this round may already protect it: attack again
                 continue
-            candidate = _complement(key, identities, ruled, complementary, totals)
+            # a complement is always a count of the extract being built (those published
+            # before stay as they were); a cell of an earlier extract pinned by this one's
+            # counts is protected by the same cell of this extract or a count beside it
+            candidate = _complement(key, identities, ruled, complementary, totals, extract)
             candidate = candidate or _complement(
-                _in_extract(key, extract), identities, ruled, complementary, totals
+                _in_extract(key, extract),
+                identities,
+                ruled,
+                complementary,
+                totals,
+                extract,
+                include_self=key[:2] != extract,
             )
             if candidate is None or candidate[:2] != extract:
                 raise DisclosureError(
@@ -925,16 +934,19 @@ def _complement(
     ruled: dict[Key, float | None],
     complementary: set[Key],
     totals: set[Key],
+    extract: tuple[str, str] | None = None,
+    include_self: bool = False,
 ) -> Key | None:
     """The smallest rounded category (by its published value) of an identity holding
     ``key`` (a measure's category, a month's count, an inequality group's count), not
-    yet suppressed."""
+    yet suppressed; of ``extract`` only, when given (``include_self``: ``key`` too)."""
     candidates = {
         other
         for identity in identities
         if key in identity.terms
         for other in identity.terms
-        if other != key
+        if (other != key or include_self)
+        and (extract is None or other[:2] == extract)
         and ((other[2] == "measure_breakdown" and other[4] == "n") or other[2] in COMPLEMENT_TABLES)
         and other not in totals
         # published again in data_quality_results (the code-list checks' invalid values)
