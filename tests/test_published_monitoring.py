@@ -197,6 +197,22 @@ def test_no_trainer_in_any_published_table(sample_warehouse: Path) -> None:
     assert not {"funnel_trainers", "data_capture_by_group"} & tables
 
 
+@pytest.mark.xdist_group("monitoring_service")
+def test_thirteen_monthly_extracts_give_nothing_back(monitoring_warehouse: Path) -> None:
+    """The generated service's 13 extracts, loaded in turn: every identity (within each
+    extract and across them) holds for the true counts, and the attack on all the
+    published tables of all 13 together recovers no suppressed count."""
+    with connect(monitoring_warehouse) as con:
+        cells, catalogue = read_cells(con, "marts"), Catalogue.read(con)
+    assert cells.extract_date.nunique() == 13
+    identities = extract_identities(cells, catalogue)
+    across = [each for each in identities if len({key[1] for key in each.terms}) == 2]
+    assert across and check_identities(cells, identities) == []
+    result, _ = attack_warehouse(monitoring_warehouse)
+    assert {"monthly_activity", "inequalities"} <= {key[2] for key in result.bounds}
+    assert result.exact == []
+
+
 # --- a constructed case: a month given back by the cumulative total --------------------
 
 
