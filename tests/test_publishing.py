@@ -102,7 +102,8 @@ MONTHLY_COUNTS = [
     "wellbeing_follow_ups_recorded",
 ]
 COUNT_CELLS += [("monthly_activity", "month::varchar", column) for column in MONTHLY_COUNTS]
-COUNT_CELLS += [("inequalities", "indicator_id || ' / ' || dimension || ' / ' || group_name", "n")]
+INEQUALITY_KEY = "indicator_id || ' / ' || dimension || ' / ' || group_name"
+COUNT_CELLS += [("inequalities", INEQUALITY_KEY, column) for column in ("n", "denominator")]
 LONDON_COUNTS = ("total_clients", "total_phps")
 COMPLEMENTARY = "complementary suppression: suppressed so that no count of 1 to 7 can be worked out"
 
@@ -129,8 +130,12 @@ def published_counts(database: Path) -> list[tuple[str, str, str, object]]:
         for table, key, column in COUNT_CELLS:
             where = f"where figure_id in {LONDON_COUNTS}" if table == "london_comparison" else ""
             if column == "denominator":
-                # excluded categories have no denominator: not a count
-                where = "where denominator_display is not null"
+                # excluded categories (reach's groups left out) have no denominator
+                where = (
+                    "where has_denominator"
+                    if table == "inequalities"
+                    else "where denominator_display is not null"
+                )
             rows = con.execute(f"select {key}, {column} from published.{table} {where}").fetchall()
             cells += [(table, row_key, column, value) for row_key, value in rows]
     return cells

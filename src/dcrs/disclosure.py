@@ -882,6 +882,10 @@ def protect(
     if not check_identities(true_cells, identities):
         truth = dict(zip(true_cells.key, true_cells.value, strict=True))
     targets = None
+    by_cell: dict[Key, list[Identity]] = defaultdict(list)
+    for identity in identities:
+        for key in identity.terms:
+            by_cell[key].append(identity)
     for _ in range(MAX_ROUNDS):
         complementary = earlier | set(chosen)
         published = publish(true_cells, rule, complementary)
@@ -899,17 +903,11 @@ def protect(
                 # a complement chosen this round may already protect it: attack again
                 continue
             # a complement is always a count of the extract being built (those published
-            # before stay as they were); a cell of an earlier extract pinned by this one's
-            # counts is protected by the same cell of this extract or a count beside it
-            candidate = _complement(key, identities, ruled, complementary, totals, extract)
-            candidate = candidate or _complement(
-                _in_extract(key, extract),
-                identities,
-                ruled,
-                complementary,
-                totals,
-                extract,
-                include_self=key[:2] != extract,
+            # before stay as they were): the smallest of the nearest, in the identities
+            # linking it to the pinned cell (an earlier extract's cell that this one's
+            # counts pin may be linked only through a total of this extract)
+            candidate = _nearest_complement(
+                key, identities, by_cell, ruled, complementary, totals, extract
             )
             if candidate is None or candidate[:2] != extract:
                 raise DisclosureError(
@@ -924,8 +922,36 @@ def protect(
     raise DisclosureError(f"no complementary suppressions found in {MAX_ROUNDS} rounds")
 
 
-def _in_extract(key: Key, extract: tuple[str, str]) -> Key:
-    return (*extract, *key[2:])
+def _nearest_complement(
+    key: Key,
+    identities: list[Identity],
+    by_cell: dict[Key, list[Identity]],
+    ruled: dict[Key, float | None],
+    complementary: set[Key],
+    totals: set[Key],
+    extract: tuple[str, str],
+) -> Key | None:
+    """``_complement`` of ``key`` among the cells of ``extract``; failing that, of the
+    cells one identity further away, and so on (breadth first)."""
+    seen = {key}
+    frontier = [key]
+    while frontier:
+        found = [
+            each
+            for cell in frontier
+            if (each := _complement(cell, by_cell[cell], ruled, complementary, totals, extract))
+        ]
+        if found:
+            return min(found, key=lambda other: (ruled[other], other))
+        following = []
+        for cell in frontier:
+            for identity in by_cell[cell]:
+                for other in identity.terms:
+                    if other not in seen:
+                        seen.add(other)
+                        following.append(other)
+        frontier = following
+    return None
 
 
 def _complement(
