@@ -21,6 +21,7 @@ true counts and are withheld where a count is suppressed), and the page says so.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,18 @@ REPORT_MODELS = (
     "report_wellbeing_outcomes",
 )
 PUBLISHED_REPORT_MODELS = (*REPORT_MODELS, "report_disclosure_rule")
+# The models of the Monthly monitoring section (macros/report_monitoring.sql): read when the
+# schema has them, the section left out otherwise (the published schema has none yet).
+MONITORING_MODELS = (
+    "report_spc",
+    "report_spc_charts",
+    "report_inequalities",
+    "report_inequality_indices",
+    "report_funnel_trainers",
+    "report_funnel_trainer_limits",
+    "report_funnel_services",
+    "report_funnel_service_limits",
+)
 
 
 class ReportError(Exception):
@@ -136,6 +149,17 @@ def _select_extract(
     return found[0]
 
 
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ?",
+            [schema],
+        ).fetchall()
+    }
+
+
 def _children(parents: list[dict], children: list[dict], key: str, name: str) -> list[dict]:
     """Each parent row with the list of its child rows (same ``key``) as ``name``."""
     for parent in parents:
@@ -176,6 +200,9 @@ def read_report(
         "trend",
     )
     rule = _rows(con, "select * from published.report_disclosure_rule")[0] if published else None
+    monitoring = None
+    if set(MONITORING_MODELS) <= _tables(con, schema):
+        monitoring = _read_monitoring(read)
     return {
         "published": published,
         "page": page,
@@ -185,6 +212,46 @@ def read_report(
         "london": read("report_london_comparison", "figure_order"),
         "wellbeing": read("report_wellbeing_outcomes", "measure_order"),
         "rule": rule,
+        "monitoring": monitoring,
+    }
+
+
+def _grouped(rows: list[dict[str, Any]], key: str, name: str) -> list[dict[str, Any]]:
+    """Rows (sorted by ``key``) grouped by ``key``: the first row of each group, with the
+    group's rows as ``name``."""
+    groups = [list(group) for _, group in itertools.groupby(rows, key=lambda row: row[key])]
+    return [{**group[0], name: group} for group in groups]
+
+
+def _read_monitoring(read: Any) -> dict[str, Any]:
+    """The Monthly monitoring section: each SPC chart with its months, each inequality
+    indicator with its indices and its dimensions' groups, each funnel plot with its points
+    and limit curves. ``read(model, order)`` reads the page's rows of a model."""
+    charts = _children(
+        read("report_spc_charts", "indicator_order"),
+        read("report_spc", "indicator_id, month"),
+        "indicator_id",
+        "months",
+    )
+    groups = read("report_inequalities", "indicator_order, dimension_order, group_order")
+    indicators = _grouped(groups, "indicator_id", "groups")
+    for indicator in indicators:
+        indicator["dimensions"] = _grouped(indicator.pop("groups"), "dimension", "groups")
+    indicators = _children(
+        indicators, read("report_inequality_indices", "indicator_id"), "indicator_id", "indices"
+    )
+
+    def funnels(points_model: str, limits_model: str) -> list[dict[str, Any]]:
+        plots = _grouped(read(points_model, "indicator_order, unit_id"), "indicator_id", "points")
+        return _children(
+            plots, read(limits_model, "indicator_id, denominator"), "indicator_id", "limits"
+        )
+
+    return {
+        "spc": charts,
+        "inequalities": indicators,
+        "trainer_funnels": funnels("report_funnel_trainers", "report_funnel_trainer_limits"),
+        "service_funnels": funnels("report_funnel_services", "report_funnel_service_limits"),
     }
 
 
