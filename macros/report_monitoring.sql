@@ -315,7 +315,12 @@ final as (
             case
                 when improvement_points + concern_points + neutral_points > 0
                     then (improvement_points + concern_points + neutral_points)::varchar
-                    || ' of ' || chart_points::varchar || ' months are special causes ('
+                    || ' of ' || chart_points::varchar || ' months '
+                    || case
+                        when improvement_points + concern_points + neutral_points = 1
+                            then 'is a special cause ('
+                        else 'are special causes ('
+                    end
                     || replace(rules, '_', ' ') || ').'
             end,
             replace(assurance_template, '{target}', target_text)
