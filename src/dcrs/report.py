@@ -46,18 +46,20 @@ REPORT_MODELS = (
     "report_wellbeing_outcomes",
 )
 PUBLISHED_REPORT_MODELS = (*REPORT_MODELS, "report_disclosure_rule")
-# The models of the Monthly monitoring section (macros/report_monitoring.sql): read when the
-# schema has them, the section left out otherwise (the published schema has none yet).
+# The models of the Monthly monitoring section (macros/report_monitoring.sql): the section
+# is drawn when the schema has its SPC and inequality models (the published schema has none
+# yet), each funnel plot when the schema has its two models (the trainers' never in the
+# published schema: trainer figures stay in the service).
 MONITORING_MODELS = (
     "report_spc",
     "report_spc_charts",
     "report_inequalities",
     "report_inequality_indices",
-    "report_funnel_trainers",
-    "report_funnel_trainer_limits",
-    "report_funnel_services",
-    "report_funnel_service_limits",
 )
+FUNNEL_MODELS = {
+    "trainer_funnels": ("report_funnel_trainers", "report_funnel_trainer_limits"),
+    "service_funnels": ("report_funnel_services", "report_funnel_service_limits"),
+}
 
 
 class ReportError(Exception):
@@ -201,8 +203,10 @@ def read_report(
     )
     rule = _rows(con, "select * from published.report_disclosure_rule")[0] if published else None
     monitoring = None
-    if set(MONITORING_MODELS) <= _tables(con, schema):
-        monitoring = _read_monitoring(read)
+    tables = _tables(con, schema)
+    if set(MONITORING_MODELS) <= tables:
+        funnels = [name for name, models in FUNNEL_MODELS.items() if set(models) <= tables]
+        monitoring = _read_monitoring(read, funnels)
     return {
         "published": published,
         "page": page,
@@ -223,10 +227,11 @@ def _grouped(rows: list[dict[str, Any]], key: str, name: str) -> list[dict[str, 
     return [{**group[0], name: group} for group in groups]
 
 
-def _read_monitoring(read: Any) -> dict[str, Any]:
+def _read_monitoring(read: Any, funnels: list[str]) -> dict[str, Any]:
     """The Monthly monitoring section: each SPC chart with its months, each inequality
-    indicator with its indices and its dimensions' groups, each funnel plot with its points
-    and limit curves. ``read(model, order)`` reads the page's rows of a model."""
+    indicator with its indices and its dimensions' groups, and each funnel plot of
+    ``funnels`` (FUNNEL_MODELS) with its points and limit curves; an empty list for the
+    others. ``read(model, order)`` reads the page's rows of a model."""
     charts = _children(
         read("report_spc_charts", "indicator_order"),
         read("report_spc", "indicator_id, month"),
@@ -241,17 +246,15 @@ def _read_monitoring(read: Any) -> dict[str, Any]:
         indicators, read("report_inequality_indices", "indicator_id"), "indicator_id", "indices"
     )
 
-    def funnels(points_model: str, limits_model: str) -> list[dict[str, Any]]:
-        plots = _grouped(read(points_model, "indicator_order, unit_id"), "indicator_id", "points")
-        return _children(
-            plots, read(limits_model, "indicator_id, denominator"), "indicator_id", "limits"
-        )
+    def plots(points_model: str, limits_model: str) -> list[dict[str, Any]]:
+        points = _grouped(read(points_model, "indicator_order, unit_id"), "indicator_id", "points")
+        limits = read(limits_model, "indicator_id, denominator")
+        return _children(points, limits, "indicator_id", "limits")
 
     return {
         "spc": charts,
         "inequalities": indicators,
-        "trainer_funnels": funnels("report_funnel_trainers", "report_funnel_trainer_limits"),
-        "service_funnels": funnels("report_funnel_services", "report_funnel_service_limits"),
+        **{name: plots(*FUNNEL_MODELS[name]) if name in funnels else [] for name in FUNNEL_MODELS},
     }
 
 
