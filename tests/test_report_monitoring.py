@@ -264,3 +264,24 @@ def test_monitoring_in_chromium(monitoring_report: Path, chromium: Chromium) -> 
         "g.funnel-point')].map(g => g.dataset.unit)"
     )
     assert labels == ["HT01", "HT02", "HT03", "HT04", "HT05", "HT06"]
+
+
+@needs_chromium
+def test_monitoring_prints(monitoring_report: Path, chromium: Chromium) -> None:
+    """On paper: the section starts a page, three SPC charts a row, no chart split."""
+    import base64
+
+    chromium.open(monitoring_report.as_uri())
+    chromium.send("Emulation.setEmulatedMedia", {"media": "print"})
+    layout = chromium.evaluate(
+        "(() => { const style = selector => getComputedStyle(document.querySelector(selector));"
+        " return [style('#monitoring').breakBefore,"
+        "  style('.spc-grid').gridTemplateColumns.split(' ').length,"
+        "  style('.spc-card').breakInside, style('.section-links').display]; })()"
+    )
+    assert layout == ["page", 3, "avoid", "none"]
+    pdf = base64.b64decode(
+        chromium.send("Page.printToPDF", {"preferCSSPageSize": True}, timeout=60)["data"]
+    )
+    assert pdf.startswith(b"%PDF")
+    assert chromium.errors() == []
