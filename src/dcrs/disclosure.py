@@ -719,6 +719,11 @@ def protect(
                     _in_extract(key, extract), identities, ruled, complementary, totals
                 )
             if candidate is None or candidate[:2] != extract:
+                # the last resort before stopping: the data capture count of the
+                # measure's recorded values, whose difference from the total is the
+                # unrecorded categories
+                candidate = _capture_complement(key, ruled, complementary, extract)
+            if candidate is None or candidate[:2] != extract:
                 raise DisclosureError(
                     f"{key[2]} {key[3]} ({key[4]}) of {key[0]} {key[1]} could be worked out "
                     "from the published tables, and only a total could be suppressed to "
@@ -729,6 +734,31 @@ def protect(
                 added.add(member)
             complementary = earlier | set(chosen)
     raise DisclosureError(f"no complementary suppressions found in {MAX_ROUNDS} rounds")
+
+
+def _capture_complement(
+    key: Key,
+    ruled: dict[Key, float | None],
+    complementary: set[Key],
+    extract: tuple[str, str],
+) -> Key | None:
+    """For a category of a measure with a data capture field (gender: its Not recorded):
+    that field's recorded count in ``extract``, if rounded and not yet suppressed. The
+    published data capture table then shows no recorded count or percentage for it."""
+    if key[2] != "measure_breakdown":
+        return None
+    measure = key[3].split(" / ")[0]
+    candidates = {
+        (*extract, "data_capture", name, "recorded")
+        for name, (captured, _) in CAPTURE_MEASURES.items()
+        if captured == measure
+    }
+    candidates = {
+        other
+        for other in candidates
+        if other not in complementary and not pd.isna(ruled.get(other)) and ruled[other] > 0
+    }
+    return min(candidates) if candidates else None
 
 
 def _growing_complement(
