@@ -1265,6 +1265,12 @@ inequality_indicators as (
     select * from {{ ref('inequality_indicators') }}
 
 ),
+
+inequality_dimensions as (
+
+    select * from {{ ref('inequality_dimensions') }}
+
+),
 {%- endif %}
 
 -- every column an item may have, typed; no row
@@ -1289,7 +1295,9 @@ item_columns as (
         null::varchar as rule,
         null::double as lower_process_limit,
         null::double as upper_process_limit,
+        null::double as gap_points,
         null::varchar as dimension,
+        null::varchar as dimension_label,
         null::varchar as group_name,
         null::varchar as comparison_group,
         null::date as previous_extract_date
@@ -1505,7 +1513,9 @@ widening_gaps as (
         gaps.percent as value,
         gaps.reference_percent as reference_value,
         abs(earlier.gap) as previous_value,
+        abs(gaps.gap) as gap_points,
         gaps.dimension,
+        inequality_dimensions.label as dimension_label,
         gaps.group_name,
         gaps.comparison_group,
         previous_extracts.previous_extract_date
@@ -1521,6 +1531,8 @@ widening_gaps as (
             and gaps.indicator_id = earlier.indicator_id
             and gaps.dimension = earlier.dimension
             and gaps.group_name = earlier.group_name
+    left join inequality_dimensions
+        on gaps.dimension = inequality_dimensions.dimension
     where
         gaps.is_significant
         and abs(gaps.gap) - abs(earlier.gap) >= {{ widening_points }}
@@ -1579,7 +1591,9 @@ final as (
         items.rule,
         items.lower_process_limit,
         items.upper_process_limit,
+        items.gap_points,
         items.dimension,
+        items.dimension_label,
         items.group_name,
         items.comparison_group,
         items.previous_extract_date

@@ -8,7 +8,10 @@ the headline figures against the service's targets first, then every measure as 
 of the service beside its benchmark with the 95% confidence interval, its definition and
 caveats, a table with the comparison at 95% and 99.8% (better / worse only where the
 category's polarity is known, else higher / lower), then data capture with its trend and
-the London comparison.
+the London comparison. The first screen says what needs attention this month (fields
+below their standard, special causes, targets off track, widening gaps), and the headline
+figures carry the month-on-month and year-to-date activity; data capture follows them.
+Times on the page are Europe/London's, whatever the machine's timezone.
 
 Every figure and verdict on the page comes from the report models (``models/marts/report``
 and ``models/published/report``, built by ``macros/report.sql``); this module computes
@@ -24,6 +27,7 @@ import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -31,6 +35,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from dcrs.warehouse import open_read_only
 
 TEMPLATES = Path(__file__).with_name("templates")
+# Every time on the page is the service's: the NHS in England keeps London time.
+REPORT_TIMEZONE = ZoneInfo("Europe/London")
 
 # The report models the page reads, in each schema; the published page also states the
 # disclosure rule its tables follow.
@@ -43,8 +49,16 @@ REPORT_MODELS = (
     "report_capture_trend",
     "report_london_comparison",
     "report_wellbeing_outcomes",
+    "report_attention",
+    "report_activity",
 )
-PUBLISHED_REPORT_MODELS = (*REPORT_MODELS, "report_disclosure_rule")
+# The published schema has no report_activity until the published monthly counts exist:
+# the published page leaves the month-on-month table out while it is missing.
+OPTIONAL_PUBLISHED_MODELS = ("report_activity",)
+PUBLISHED_REPORT_MODELS = (
+    *(name for name in REPORT_MODELS if name not in OPTIONAL_PUBLISHED_MODELS),
+    "report_disclosure_rule",
+)
 
 
 class ReportError(Exception):
@@ -67,7 +81,8 @@ def _rows(
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _check_models(con: duckdb.DuckDBPyConnection, schema: str, published: bool) -> None:
+def _check_models(con: duckdb.DuckDBPyConnection, schema: str, published: bool) -> set[str]:
+    """The report models the schema holds; ReportError names any it must hold and lacks."""
     wanted = PUBLISHED_REPORT_MODELS if published else REPORT_MODELS
     found = {
         name
@@ -84,6 +99,7 @@ def _check_models(con: duckdb.DuckDBPyConnection, schema: str, published: bool) 
             f"the warehouse has no {', '.join(missing)} (the report models in {folder}; "
             "a run with `dcrs run` builds them)"
         )
+    return found
 
 
 def _select_extract(
@@ -151,7 +167,7 @@ def read_report(
 ) -> dict[str, Any]:
     """What the page shows, as plain dicts and lists, from an open (read-only) warehouse."""
     schema = "published" if published else "marts"
-    _check_models(con, schema, published)
+    found = _check_models(con, schema, published)
     page = _select_extract(con, schema, service_code, extract_date)
     key = [page["service_code"], page["extract_date"]]
 
@@ -184,6 +200,11 @@ def read_report(
         "capture": capture,
         "london": read("report_london_comparison", "figure_order"),
         "wellbeing": read("report_wellbeing_outcomes", "measure_order"),
+        "attention": read("report_attention", "item_order"),
+        # None: the schema has no month-on-month table (the published one, for now)
+        "activity": (
+            read("report_activity", "measure_order") if "report_activity" in found else None
+        ),
         "rule": rule,
     }
 
@@ -218,7 +239,7 @@ def write_report(
         raise NothingToReport(f"no warehouse at {warehouse}")
     with open_read_only(warehouse) as con:
         figures = read_report(con, published, service_code, extract_date)
-    page = render_report(figures, warehouse.name, dt.datetime.now().astimezone())
+    page = render_report(figures, warehouse.name, dt.datetime.now(REPORT_TIMEZONE))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
