@@ -637,7 +637,8 @@ def test_headline_verdicts_follow_the_targets(sample_warehouse: Path, tmp_path: 
         )
     page = write_report(warehouse, tmp_path / "report.html").read_text(encoding="utf-8")
     text = text_of(page)
-    headline = text[text.index("2 Headline figures") : text.index("3 Data capture")]
+    start = text.index("2 Headline figures and targets")
+    headline = text[start : text.index("3 Data capture", start)]
     assert "against a year-one target of 200. By days of operation" in headline
     assert "interval 202 to 294). On course for the target" in headline
     assert "the year-one target asks for 37.0. On course for the target" in headline
