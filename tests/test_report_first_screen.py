@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DCRS = Path(sys.executable).with_name("dcrs")
 LONDON = ZoneInfo("Europe/London")
 HEADLINES = "2 Headline figures and targets"
-SECTIONS = ["attention", "headlines", "data-capture", "measures", "london", "notes"]
+SECTIONS = ["attention", "headlines", "data-capture", "monitoring", "measures", "london", "notes"]
 # the sample's fields below their standard, in the order of data_capture_fields
 SAMPLE_FIELDS_BELOW = ["disability", "signposted_to", "primary_health_issue", "bmi"]
 
@@ -282,7 +282,7 @@ def test_first_screen_in_chromium(
     headings = chromium.evaluate(
         "[...document.querySelectorAll('main > section > h2')].map(h => h.textContent.trim())"
     )
-    assert [heading.split()[0] for heading in headings] == ["1", "2", "3", "4", "5", "6"]
+    assert [heading.split()[0] for heading in headings] == ["1", "2", "3", "4", "5", "6", "7"]
     assert headings[0].endswith("Needs attention this month")
     assert headings[2].endswith("Data capture")
     contents = chromium.evaluate(
@@ -305,7 +305,7 @@ def test_first_screen_in_chromium(
     links = chromium.evaluate(
         "[...document.querySelectorAll('#attention a')].map(a => a.getAttribute('href'))"
     )
-    assert "#data-capture" in links and "#headlines" in links
+    assert "#data-capture" in links and "#headlines" in links and "#monitoring-spc" in links
     assert all(chromium.evaluate(f"!!document.querySelector('{link}')") for link in links)
     kinds = chromium.evaluate(
         "[...document.querySelectorAll('.attention-item')].map(li => li.dataset.kind)"

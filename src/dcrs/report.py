@@ -24,6 +24,7 @@ true counts and are withheld where a count is suppressed), and the page says so.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,20 @@ PUBLISHED_REPORT_MODELS = (
     *(name for name in REPORT_MODELS if name not in OPTIONAL_PUBLISHED_MODELS),
     "report_disclosure_rule",
 )
+# The models of the Monthly monitoring section (macros/report_monitoring.sql): the section
+# is drawn when the schema has its SPC and inequality models (the published schema has none
+# yet), each funnel plot when the schema has its two models (the trainers' never in the
+# published schema: trainer figures stay in the service).
+MONITORING_MODELS = (
+    "report_spc",
+    "report_spc_charts",
+    "report_inequalities",
+    "report_inequality_indices",
+)
+FUNNEL_MODELS = {
+    "trainer_funnels": ("report_funnel_trainers", "report_funnel_trainer_limits"),
+    "service_funnels": ("report_funnel_services", "report_funnel_service_limits"),
+}
 
 
 class ReportError(Exception):
@@ -81,8 +96,7 @@ def _rows(
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _check_models(con: duckdb.DuckDBPyConnection, schema: str, published: bool) -> set[str]:
-    """The report models the schema holds; ReportError names any it must hold and lacks."""
+def _check_models(con: duckdb.DuckDBPyConnection, schema: str, published: bool) -> None:
     wanted = PUBLISHED_REPORT_MODELS if published else REPORT_MODELS
     found = {
         name
@@ -99,7 +113,6 @@ def _check_models(con: duckdb.DuckDBPyConnection, schema: str, published: bool) 
             f"the warehouse has no {', '.join(missing)} (the report models in {folder}; "
             "a run with `dcrs run` builds them)"
         )
-    return found
 
 
 def _select_extract(
@@ -152,6 +165,17 @@ def _select_extract(
     return found[0]
 
 
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ?",
+            [schema],
+        ).fetchall()
+    }
+
+
 def _children(parents: list[dict], children: list[dict], key: str, name: str) -> list[dict]:
     """Each parent row with the list of its child rows (same ``key``) as ``name``."""
     for parent in parents:
@@ -167,7 +191,7 @@ def read_report(
 ) -> dict[str, Any]:
     """What the page shows, as plain dicts and lists, from an open (read-only) warehouse."""
     schema = "published" if published else "marts"
-    found = _check_models(con, schema, published)
+    _check_models(con, schema, published)
     page = _select_extract(con, schema, service_code, extract_date)
     key = [page["service_code"], page["extract_date"]]
 
@@ -192,6 +216,13 @@ def read_report(
         "trend",
     )
     rule = _rows(con, "select * from published.report_disclosure_rule")[0] if published else None
+    monitoring = None
+    tables = _tables(con, schema)
+    # None: the schema has no month-on-month table (the published one, for now)
+    activity = read("report_activity", "measure_order") if "report_activity" in tables else None
+    if set(MONITORING_MODELS) <= tables:
+        funnels = [name for name, models in FUNNEL_MODELS.items() if set(models) <= tables]
+        monitoring = _read_monitoring(read, funnels)
     return {
         "published": published,
         "page": page,
@@ -201,11 +232,47 @@ def read_report(
         "london": read("report_london_comparison", "figure_order"),
         "wellbeing": read("report_wellbeing_outcomes", "measure_order"),
         "attention": read("report_attention", "item_order"),
-        # None: the schema has no month-on-month table (the published one, for now)
-        "activity": (
-            read("report_activity", "measure_order") if "report_activity" in found else None
-        ),
+        "activity": activity,
         "rule": rule,
+        "monitoring": monitoring,
+    }
+
+
+def _grouped(rows: list[dict[str, Any]], key: str, name: str) -> list[dict[str, Any]]:
+    """Rows (sorted by ``key``) grouped by ``key``: the first row of each group, with the
+    group's rows as ``name``."""
+    groups = [list(group) for _, group in itertools.groupby(rows, key=lambda row: row[key])]
+    return [{**group[0], name: group} for group in groups]
+
+
+def _read_monitoring(read: Any, funnels: list[str]) -> dict[str, Any]:
+    """The Monthly monitoring section: each SPC chart with its months, each inequality
+    indicator with its indices and its dimensions' groups, and each funnel plot of
+    ``funnels`` (FUNNEL_MODELS) with its points and limit curves; an empty list for the
+    others. ``read(model, order)`` reads the page's rows of a model."""
+    charts = _children(
+        read("report_spc_charts", "indicator_order"),
+        read("report_spc", "indicator_id, month"),
+        "indicator_id",
+        "months",
+    )
+    groups = read("report_inequalities", "indicator_order, dimension_order, group_order")
+    indicators = _grouped(groups, "indicator_id", "groups")
+    for indicator in indicators:
+        indicator["dimensions"] = _grouped(indicator.pop("groups"), "dimension", "groups")
+    indicators = _children(
+        indicators, read("report_inequality_indices", "indicator_id"), "indicator_id", "indices"
+    )
+
+    def plots(points_model: str, limits_model: str) -> list[dict[str, Any]]:
+        points = _grouped(read(points_model, "indicator_order, unit_id"), "indicator_id", "points")
+        limits = read(limits_model, "indicator_id, denominator")
+        return _children(points, limits, "indicator_id", "limits")
+
+    return {
+        "spc": charts,
+        "inequalities": indicators,
+        **{name: plots(*FUNNEL_MODELS[name]) if name in funnels else [] for name in FUNNEL_MODELS},
     }
 
 
