@@ -8,7 +8,10 @@ the headline figures against the service's targets first, then every measure as 
 of the service beside its benchmark with the 95% confidence interval, its definition and
 caveats, a table with the comparison at 95% and 99.8% (better / worse only where the
 category's polarity is known, else higher / lower), then data capture with its trend and
-the London comparison.
+the London comparison. The first screen says what needs attention this month (fields
+below their standard, special causes, targets off track, widening gaps), and the headline
+figures carry the month-on-month and year-to-date activity; data capture follows them.
+Times on the page are Europe/London's, whatever the machine's timezone.
 
 Every figure and verdict on the page comes from the report models (``models/marts/report``
 and ``models/published/report``, built by ``macros/report.sql``); this module computes
@@ -25,6 +28,7 @@ import itertools
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -32,6 +36,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from dcrs.warehouse import open_read_only
 
 TEMPLATES = Path(__file__).with_name("templates")
+# Every time on the page is the service's: the NHS in England keeps London time.
+REPORT_TIMEZONE = ZoneInfo("Europe/London")
 
 # The report models the page reads, in each schema; the published page also states the
 # disclosure rule its tables follow.
@@ -44,8 +50,16 @@ REPORT_MODELS = (
     "report_capture_trend",
     "report_london_comparison",
     "report_wellbeing_outcomes",
+    "report_attention",
+    "report_activity",
 )
-PUBLISHED_REPORT_MODELS = (*REPORT_MODELS, "report_disclosure_rule")
+# The published schema has no report_activity until the published monthly counts exist:
+# the published page leaves the month-on-month table out while it is missing.
+OPTIONAL_PUBLISHED_MODELS = ("report_activity",)
+PUBLISHED_REPORT_MODELS = (
+    *(name for name in REPORT_MODELS if name not in OPTIONAL_PUBLISHED_MODELS),
+    "report_disclosure_rule",
+)
 # The models of the Monthly monitoring section (macros/report_monitoring.sql): the section
 # is drawn when the schema has its SPC and inequality models (the published schema has none
 # yet), each funnel plot when the schema has its two models (the trainers' never in the
@@ -204,6 +218,8 @@ def read_report(
     rule = _rows(con, "select * from published.report_disclosure_rule")[0] if published else None
     monitoring = None
     tables = _tables(con, schema)
+    # None: the schema has no month-on-month table (the published one, for now)
+    activity = read("report_activity", "measure_order") if "report_activity" in tables else None
     if set(MONITORING_MODELS) <= tables:
         funnels = [name for name, models in FUNNEL_MODELS.items() if set(models) <= tables]
         monitoring = _read_monitoring(read, funnels)
@@ -215,6 +231,8 @@ def read_report(
         "capture": capture,
         "london": read("report_london_comparison", "figure_order"),
         "wellbeing": read("report_wellbeing_outcomes", "measure_order"),
+        "attention": read("report_attention", "item_order"),
+        "activity": activity,
         "rule": rule,
         "monitoring": monitoring,
     }
@@ -288,7 +306,7 @@ def write_report(
         raise NothingToReport(f"no warehouse at {warehouse}")
     with open_read_only(warehouse) as con:
         figures = read_report(con, published, service_code, extract_date)
-    page = render_report(figures, warehouse.name, dt.datetime.now().astimezone())
+    page = render_report(figures, warehouse.name, dt.datetime.now(REPORT_TIMEZONE))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
