@@ -1012,3 +1012,596 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+
+{#- One row per service, extract and activity measure (seed activity_measures): the
+    report's month-on-month and year-to-date table, from activity by month (every month's
+    count as the extract's own records date it). This month is the extract's month; the
+    previous month and the same month a year before are null where activity by month does
+    not reach them. The year to date runs from the start of the NHS financial year
+    (var('financial_year_start_month'), April) to the extract's month, both included; the
+    same period of the previous year is given only where activity by month covers every
+    month of it (the service had begun by its first month). A sum over months with a count
+    withheld (null, as published counts may be) is null. -#}
+{% macro report_activity(monthly_activity) -%}
+{%- set start_month = var('financial_year_start_month') %}
+with
+
+monthly as (
+
+    select * from {{ monthly_activity }}
+
+),
+
+activity_measures as (
+
+    select * from {{ ref('activity_measures') }}
+
+),
+
+monthly_counts as (
+
+    select *
+    from monthly
+    unpivot include nulls (
+        month_value for measure_id in (columns(* exclude (service_code, extract_date, month)))
+    )
+
+),
+
+extract_months as (
+
+    select
+        service_code,
+        extract_date,
+        min(month) as first_month,
+        date_trunc('month', extract_date)::date as this_month,
+        -- the first day of the NHS financial year the extract's month is in
+        make_date(
+            year(extract_date) - (month(extract_date) < {{ start_month }})::integer,
+            {{ start_month }},
+            1
+        ) as year_to_date_start
+    from monthly
+    group by service_code, extract_date
+
+),
+
+periods as (
+
+    select
+        service_code,
+        extract_date,
+        first_month,
+        this_month,
+        (this_month - interval 1 month)::date as previous_month,
+        (this_month - interval 12 month)::date as year_before_month,
+        year_to_date_start,
+        (year_to_date_start - interval 12 month)::date as previous_year_to_date_start,
+        (this_month - interval 12 month)::date as previous_year_to_date_end,
+        date_diff('month', year_to_date_start, this_month) + 1 as year_to_date_months,
+        -- the extract's month is whole only when the extract is dated its last day
+        extract_date = last_day(extract_date) as month_is_complete
+    from extract_months
+
+),
+
+compared as (
+
+    select
+        periods.service_code,
+        periods.extract_date,
+        monthly_counts.measure_id,
+        any_value(periods.this_month) as this_month,
+        any_value(periods.month_is_complete) as month_is_complete,
+        any_value(periods.previous_month) as previous_month,
+        any_value(periods.year_before_month) as year_before_month,
+        any_value(periods.year_to_date_start) as year_to_date_start,
+        any_value(periods.year_to_date_months) as year_to_date_months,
+        any_value(periods.previous_year_to_date_start) as previous_year_to_date_start,
+        any_value(periods.previous_year_to_date_end) as previous_year_to_date_end,
+        any_value(periods.first_month <= periods.previous_year_to_date_start)
+            as previous_year_is_covered,
+        max(monthly_counts.month_value) filter (
+            where monthly_counts.month = periods.this_month
+        ) as this_month_value,
+        count(*) filter (where monthly_counts.month = periods.previous_month) = 1
+            as has_previous_month,
+        max(monthly_counts.month_value) filter (
+            where monthly_counts.month = periods.previous_month
+        ) as previous_month_value,
+        count(*) filter (where monthly_counts.month = periods.year_before_month) = 1
+            as has_year_before_month,
+        max(monthly_counts.month_value) filter (
+            where monthly_counts.month = periods.year_before_month
+        ) as year_before_value,
+        -- null when a month of the period has its count withheld
+        case
+            when
+                count(monthly_counts.month_value) filter (
+                    where monthly_counts.month between periods.year_to_date_start
+                    and periods.this_month
+                )
+                = count(*) filter (
+                    where monthly_counts.month between periods.year_to_date_start
+                    and periods.this_month
+                )
+                then coalesce(sum(monthly_counts.month_value) filter (
+                    where monthly_counts.month between periods.year_to_date_start
+                    and periods.this_month
+                ), 0)
+        end as year_to_date_value,
+        case
+            when
+                count(monthly_counts.month_value) filter (
+                    where monthly_counts.month between periods.previous_year_to_date_start
+                    and periods.previous_year_to_date_end
+                )
+                = count(*) filter (
+                    where monthly_counts.month between periods.previous_year_to_date_start
+                    and periods.previous_year_to_date_end
+                )
+                then coalesce(sum(monthly_counts.month_value) filter (
+                    where monthly_counts.month between periods.previous_year_to_date_start
+                    and periods.previous_year_to_date_end
+                ), 0)
+        end as previous_year_to_date_sum
+    from periods
+    inner join monthly_counts
+        on
+            periods.service_code = monthly_counts.service_code
+            and periods.extract_date = monthly_counts.extract_date
+    group by periods.service_code, periods.extract_date, monthly_counts.measure_id
+
+),
+
+final as (
+
+    select
+        compared.service_code,
+        compared.extract_date,
+        compared.measure_id,
+        activity_measures.measure_order,
+        activity_measures.label,
+        activity_measures.unit,
+        compared.this_month,
+        compared.month_is_complete,
+        compared.this_month_value::bigint as this_month_value,
+        compared.previous_month,
+        compared.has_previous_month,
+        compared.previous_month_value::bigint as previous_month_value,
+        (compared.this_month_value - compared.previous_month_value)::bigint
+            as month_change,
+        compared.year_before_month,
+        compared.has_year_before_month,
+        compared.year_before_value::bigint as year_before_value,
+        (compared.this_month_value - compared.year_before_value)::bigint as year_change,
+        compared.year_to_date_start,
+        compared.year_to_date_months::bigint as year_to_date_months,
+        compared.year_to_date_value::bigint as year_to_date_value,
+        compared.previous_year_to_date_start,
+        compared.previous_year_to_date_end,
+        compared.previous_year_is_covered,
+        case
+            when compared.previous_year_is_covered
+                then compared.previous_year_to_date_sum
+        end::bigint as previous_year_to_date_value,
+        case
+            when compared.previous_year_is_covered
+                then compared.year_to_date_value - compared.previous_year_to_date_sum
+        end::bigint as year_to_date_change,
+        case
+            when compared.previous_year_is_covered
+                then 100.0 * (compared.year_to_date_value - compared.previous_year_to_date_sum)
+                / nullif(compared.previous_year_to_date_sum, 0)
+        end as year_to_date_change_percent
+    from compared
+    inner join activity_measures
+        on compared.measure_id = activity_measures.measure_id
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- One row per service, extract and item of the report's first screen, "Needs attention
+    this month": what the manager should look at first, in the order of the seed
+    attention_kinds (concerns, then improvements), each with the parts of its sentence
+    (the template words them) and the report section that shows it. From the report's
+    data capture (fields below their standard) and headline cards (targets the service is
+    not on course for, decided where the cards decide them), and, when given, the SPC
+    charts (a special cause in the extract's month; a chart whose limits lie wholly on the
+    wrong side of its target) and the inequalities (a gap significant in this extract and
+    larger than at the service's previous extract by var('attention_gap_widening_points')
+    points or more: between the most and the least deprived quintile, or between a group
+    of another dimension and the whole service). No row for an extract: nothing needs
+    attention. -#}
+{% macro report_attention(data_capture, headlines, spc=none, inequalities=none) -%}
+{%- set widening_points = var('attention_gap_widening_points') %}
+with
+
+capture as (
+
+    select * from {{ data_capture }}
+
+),
+
+headlines as (
+
+    select * from {{ headlines }}
+
+),
+
+attention_kinds as (
+
+    select * from {{ ref('attention_kinds') }}
+
+),
+{%- if spc is not none %}
+
+spc as (
+
+    select * from {{ spc }}
+
+),
+
+spc_indicators as (
+
+    select * from {{ ref('spc_indicators') }}
+
+),
+{%- endif %}
+{%- if inequalities is not none %}
+
+inequalities as (
+
+    select * from {{ inequalities }}
+
+),
+
+inequality_indicators as (
+
+    select * from {{ ref('inequality_indicators') }}
+
+),
+
+inequality_dimensions as (
+
+    select * from {{ ref('inequality_dimensions') }}
+
+),
+{%- endif %}
+
+-- every column an item may have, typed; no row
+item_columns as (
+
+    select
+        null::varchar as service_code,
+        null::date as extract_date,
+        null::varchar as attention_kind,
+        null::varchar as subject_id,
+        null::varchar as subject,
+        null::integer as subject_order,
+        null::integer as group_order,
+        null::varchar as unit,
+        null::double as value,
+        null::double as reference_value,
+        null::double as previous_value,
+        null::double as projected_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::date as month,
+        null::varchar as rule,
+        null::double as lower_process_limit,
+        null::double as upper_process_limit,
+        null::double as gap_points,
+        null::varchar as dimension,
+        null::varchar as dimension_label,
+        null::varchar as group_name,
+        null::varchar as comparison_group,
+        null::date as previous_extract_date
+    where false
+
+),
+
+capture_below_standard as (
+
+    select
+        service_code,
+        extract_date,
+        'capture_below_standard' as attention_kind,
+        field as subject_id,
+        label as subject,
+        field_order as subject_order,
+        'percent' as unit,
+        percent as value,
+        threshold_percent as reference_value,
+        previous_percent as previous_value,
+        recorded as numerator,
+        total as denominator
+    from capture
+    where not meets_threshold
+
+),
+
+targets_off_track as (
+
+    -- the headline cards' own verdicts (published: decided on the true figures)
+    select
+        service_code,
+        extract_date,
+        'target_off_track' as attention_kind,
+        card_id as subject_id,
+        label as subject,
+        card_order as subject_order,
+        value,
+        reference_value,
+        projected_value
+    from headlines
+    where status = 'below'
+
+),
+{%- if spc is not none %}
+
+special_causes as (
+
+    -- a special cause in the extract's month: 'special_cause_concern' or
+    -- 'special_cause_improvement' (a neutral indicator's is neither, and not listed)
+    select
+        spc.service_code,
+        spc.extract_date,
+        'special_cause_' || spc.special_cause as attention_kind,
+        spc.indicator_id as subject_id,
+        spc_indicators.title as subject,
+        spc.indicator_order as subject_order,
+        spc_indicators.unit,
+        spc.value,
+        spc.mean as reference_value,
+        spc.month,
+        spc.rule,
+        spc.lower_process_limit,
+        spc.upper_process_limit
+    from spc
+    inner join spc_indicators
+        on spc.indicator_id = spc_indicators.indicator_id
+    where
+        spc.month = date_trunc('month', spc.extract_date)
+        and spc.special_cause is not null
+
+),
+
+assurance_failures as (
+
+    -- a chart's assurance is the same on every row: its latest month's
+    select
+        spc.service_code,
+        spc.extract_date,
+        'assurance_fail' as attention_kind,
+        spc.indicator_id as subject_id,
+        spc_indicators.title as subject,
+        spc.indicator_order as subject_order,
+        spc_indicators.unit,
+        spc.mean as value,
+        spc.target as reference_value,
+        spc.lower_process_limit,
+        spc.upper_process_limit
+    from spc
+    inner join spc_indicators
+        on spc.indicator_id = spc_indicators.indicator_id
+    where spc.assurance_icon = 'fail'
+    qualify row_number() over (
+        partition by spc.service_code, spc.extract_date, spc.indicator_id
+        order by spc.month desc
+    ) = 1
+
+),
+{%- endif %}
+{%- if inequalities is not none %}
+
+rates as (
+
+    -- the indicators that are rates within a group (reach is a share of the service),
+    -- in the groups that may be compared
+    select
+        inequalities.*,
+        inequality_indicators.numerator as indicator_label
+    from inequalities
+    inner join inequality_indicators
+        on inequalities.indicator_id = inequality_indicators.indicator_id
+    where
+        inequalities.is_comparable
+        and inequalities.service_percent is not null
+        and inequalities.percent is not null
+
+),
+
+quintile_ends as (
+
+    -- the most and the least deprived quintiles
+    select
+        service_code,
+        extract_date,
+        indicator_id,
+        dimension,
+        any_value(indicator_label) as indicator_label,
+        any_value(indicator_order) as indicator_order,
+        count(*) as quintiles,
+        arg_min(group_name, group_order) as most_deprived_group,
+        arg_min(group_order, group_order) as most_deprived_order,
+        arg_min(percent, group_order) as most_deprived_percent,
+        arg_min(ci_lower, group_order) as most_deprived_ci_lower,
+        arg_min(ci_upper, group_order) as most_deprived_ci_upper,
+        arg_max(group_name, group_order) as least_deprived_group,
+        arg_max(percent, group_order) as least_deprived_percent,
+        arg_max(ci_lower, group_order) as least_deprived_ci_lower,
+        arg_max(ci_upper, group_order) as least_deprived_ci_upper
+    from rates
+    where dimension = 'deprivation_quintile'
+    group by service_code, extract_date, indicator_id, dimension
+
+),
+
+gaps as (
+
+    -- the most deprived against the least deprived: significant when their 95%
+    -- intervals do not overlap
+    select
+        service_code,
+        extract_date,
+        indicator_id,
+        indicator_label,
+        indicator_order,
+        dimension,
+        most_deprived_group as group_name,
+        most_deprived_order as group_order,
+        least_deprived_group as comparison_group,
+        most_deprived_percent as percent,
+        least_deprived_percent as reference_percent,
+        least_deprived_percent - most_deprived_percent as gap,
+        most_deprived_ci_upper < least_deprived_ci_lower
+        or least_deprived_ci_upper < most_deprived_ci_lower as is_significant
+    from quintile_ends
+    where quintiles > 1
+
+    union all
+
+    -- a group of another dimension against the whole service: significant when the
+    -- group's 95% interval lies wholly above or below the service's percent
+    select
+        service_code,
+        extract_date,
+        indicator_id,
+        indicator_label,
+        indicator_order,
+        dimension,
+        group_name,
+        group_order,
+        null as comparison_group,
+        percent,
+        service_percent as reference_percent,
+        percent - service_percent as gap,
+        coalesce(service_comparison in ('higher', 'lower'), false) as is_significant
+    from rates
+    where dimension != 'deprivation_quintile'
+
+),
+
+previous_extracts as (
+
+    select
+        service_code,
+        extract_date,
+        lag(extract_date) over (
+            partition by service_code order by extract_date
+        ) as previous_extract_date
+    from (select distinct service_code, extract_date from inequalities)
+
+),
+
+widening_gaps as (
+
+    select
+        gaps.service_code,
+        gaps.extract_date,
+        'widening_gap' as attention_kind,
+        gaps.indicator_id || ':' || gaps.dimension || ':' || gaps.group_name as subject_id,
+        gaps.indicator_label as subject,
+        gaps.indicator_order as subject_order,
+        gaps.group_order,
+        'percent' as unit,
+        gaps.percent as value,
+        gaps.reference_percent as reference_value,
+        abs(earlier.gap) as previous_value,
+        abs(gaps.gap) as gap_points,
+        gaps.dimension,
+        inequality_dimensions.label as dimension_label,
+        gaps.group_name,
+        gaps.comparison_group,
+        previous_extracts.previous_extract_date
+    from gaps
+    inner join previous_extracts
+        on
+            gaps.service_code = previous_extracts.service_code
+            and gaps.extract_date = previous_extracts.extract_date
+    inner join gaps as earlier
+        on
+            gaps.service_code = earlier.service_code
+            and previous_extracts.previous_extract_date = earlier.extract_date
+            and gaps.indicator_id = earlier.indicator_id
+            and gaps.dimension = earlier.dimension
+            and gaps.group_name = earlier.group_name
+    left join inequality_dimensions
+        on gaps.dimension = inequality_dimensions.dimension
+    where
+        gaps.is_significant
+        and abs(gaps.gap) - abs(earlier.gap) >= {{ widening_points }}
+
+),
+{%- endif %}
+
+items as (
+
+    select * from item_columns
+    union all by name
+    select * from capture_below_standard
+    union all by name
+    select * from targets_off_track
+    {%- if spc is not none %}
+    union all by name
+    select * from special_causes
+    union all by name
+    select * from assurance_failures
+    {%- endif %}
+    {%- if inequalities is not none %}
+    union all by name
+    select * from widening_gaps
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        items.service_code,
+        items.extract_date,
+        row_number() over (
+            partition by items.service_code, items.extract_date
+            order by
+                attention_kinds.kind_order,
+                items.subject_order,
+                items.group_order nulls first,
+                items.subject_id
+        )::integer as item_order,
+        items.attention_kind || ':' || items.subject_id as item_id,
+        items.attention_kind,
+        attention_kinds.severity,
+        attention_kinds.label as kind_label,
+        attention_kinds.section_id,
+        items.subject_id,
+        items.subject,
+        items.unit,
+        items.value,
+        items.reference_value,
+        items.previous_value,
+        items.projected_value,
+        items.numerator::bigint as numerator,
+        items.denominator::bigint as denominator,
+        items.month,
+        items.rule,
+        items.lower_process_limit,
+        items.upper_process_limit,
+        items.gap_points,
+        items.dimension,
+        items.dimension_label,
+        items.group_name,
+        items.comparison_group,
+        items.previous_extract_date
+    from items
+    inner join attention_kinds
+        on items.attention_kind = attention_kinds.attention_kind
+
+)
+
+select * from final
+{%- endmacro %}

@@ -267,3 +267,66 @@ def test_a_count_only_a_total_could_protect_stops_the_build() -> None:
     ]
     with pytest.raises(DisclosureError, match="only a total could be suppressed"):
         protect(cells, identities, Rule(7, 5), ("X", "2010-01-31"), set())
+
+
+def growth_cell(extract: str, name: str) -> tuple:
+    table, row = name.split(":")
+    return ("X", extract, table, row, "n")
+
+
+@pytest.mark.fast
+def test_a_count_pinned_through_a_later_extract_is_protected_in_that_extract() -> None:
+    """August: 39 clients (published 40: 38 to 42), 38 of one gender (40) and 1 of
+    another (suppressed: 1 to 4 from August alone). September adds 13 clients in its new
+    month (published 15: 13 to 17) to 52 (50: 48 to 52); the earlier months' counts cannot
+    fall, so August had at most 52 - 13 = 39 clients, and the 1 is pinned. The 1 is
+    August's, already published: September's smallest month is suppressed instead (its
+    floor is then the threshold's, 8). Before, the build stopped: only a total could be
+    suppressed."""
+    august, september = "2010-08-31", "2010-09-30"
+    values = {
+        (august, "service_summary:total"): 39,
+        (august, "measure_breakdown:month_first_seen / March"): 19,
+        (august, "measure_breakdown:month_first_seen / April"): 20,
+        (august, "measure_breakdown:gender / Female"): 38,
+        (august, "measure_breakdown:gender / Male"): 1,
+        (september, "service_summary:total"): 52,
+        (september, "measure_breakdown:month_first_seen / March"): 19,
+        (september, "measure_breakdown:month_first_seen / April"): 20,
+        (september, "measure_breakdown:month_first_seen / May"): 13,
+        (september, "measure_breakdown:gender / Female"): 51,
+        (september, "measure_breakdown:gender / Male"): 1,
+    }
+    cells = pd.DataFrame(
+        [
+            {"key": growth_cell(extract, name), "value": value, "extract_date": extract}
+            for (extract, name), value in values.items()
+        ]
+    )
+
+    def total_of(extract: str, prefix: str) -> Identity:
+        total = growth_cell(extract, "service_summary:total")
+        parts = [growth_cell(e, n) for e, n in values if e == extract and n.startswith(prefix)]
+        return Identity({total: 1} | {part: -1 for part in parts}, "==", prefix, frozenset({total}))
+
+    identities = [
+        total_of(extract, prefix)
+        for extract in (august, september)
+        for prefix in ("measure_breakdown:month_first_seen", "measure_breakdown:gender")
+    ] + [
+        Identity({growth_cell(september, name): 1, growth_cell(august, name): -1}, ">=", name)
+        for name in (
+            "service_summary:total",
+            "measure_breakdown:month_first_seen / March",
+            "measure_breakdown:month_first_seen / April",
+        )
+    ]
+    rule = Rule(7, 5)
+    small = growth_cell(august, "measure_breakdown:gender / Male")
+    august_alone = cells[cells.extract_date == august]
+    august_identities = [i for i in identities if all(k[1] == august for k in i.terms)]
+    assert attack(publish(august_alone, rule, set()), august_identities, rule).exact == []
+    assert attack(publish(cells, rule, set()), identities, rule).exact == [small]
+    chosen = protect(cells, identities, rule, ("X", september), set())
+    assert set(chosen) == {growth_cell(september, "measure_breakdown:month_first_seen / May")}
+    assert attack(publish(cells, rule, set(chosen)), identities, rule, set(chosen)).exact == []

@@ -50,6 +50,7 @@ PUBLISHED_REPORT_VIEWS = {
     "report_london_comparison",
     "report_disclosure_rule",
     "report_wellbeing_outcomes",
+    "report_attention",
 }
 # views of each service's latest extract in the published tables (models/published/latest)
 PUBLISHED_LATEST_VIEWS = {

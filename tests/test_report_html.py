@@ -413,8 +413,8 @@ def test_report_names_service_extract_and_when_it_was_made(report_page: str) -> 
 
 def test_headline_figures_and_targets_come_first(report_page: str) -> None:
     text = text_of(report_page)
-    start = text.index("1 Headline figures and targets")
-    headline = text[start : text.index("2 The measures, beside", start)]
+    start = text.index("2 Headline figures and targets")
+    headline = text[start : text.index("3 Data capture", start)]
     for expected in (
         "Clients registered 116 in 6 months. At this rate 232 in the first 12 months, "
         "against a year-one target of 500. By days of operation (173 days): 245 "
@@ -516,7 +516,9 @@ def test_target_wards_are_marked(report_page: str) -> None:
 
 
 def test_data_capture_with_threshold_result_and_trend(report_page: str) -> None:
-    section = report_page[report_page.index('id="data-capture"') : report_page.index('id="london"')]
+    section = report_page[
+        report_page.index('id="data-capture"') : report_page.index('id="measures"')
+    ]
     assert section.count('<svg class="sparkline"') == 17
     text = text_of(section)
     assert "4 of 17 fields are below their standard:" in text
@@ -576,7 +578,7 @@ def test_capture_trend_across_extracts(sample_warehouse: Path, tmp_path: Path) -
                 con.execute(capture_at(months, fewer, published=True))
             con.execute(capture_at(months, fewer, published=False))
     page = write_report(warehouse, tmp_path / "report.html").read_text(encoding="utf-8")
-    section = page[page.index('id="data-capture"') : page.index('id="london"')]
+    section = page[page.index('id="data-capture"') : page.index('id="measures"')]
     assert "from 30 June 2010 to 31 August 2010 (3 extracts)" in text_of(section)
     # disability: 45 of 96 in June, 56 of 106 in July, 67 of 116 in August
     assert "Disability disability all clients 67 of 116 57.8% 95% below 52.8%" in text_of(section)
@@ -589,7 +591,7 @@ def test_capture_trend_across_extracts(sample_warehouse: Path, tmp_path: Path) -
         # 45 of 96 -> 45 of 95
         out = write_report(warehouse, tmp_path / "published.html", published=True)
         section = out.read_text(encoding="utf-8")
-        section = section[section.index('id="data-capture"') : section.index('id="london"')]
+        section = section[section.index('id="data-capture"') : section.index('id="measures"')]
         assert "Jun 2010: 47.4%; Jul 2010: 52.4%; Aug 2010: 56.5%" in section
         assert "65 of 115 56.5% 95% below 52.4%" in text_of(section)
 
@@ -635,7 +637,8 @@ def test_headline_verdicts_follow_the_targets(sample_warehouse: Path, tmp_path: 
         )
     page = write_report(warehouse, tmp_path / "report.html").read_text(encoding="utf-8")
     text = text_of(page)
-    headline = text[text.index("1 Headline figures") : text.index("2 The measures, beside")]
+    start = text.index("2 Headline figures and targets")
+    headline = text[start : text.index("3 Data capture", start)]
     assert "against a year-one target of 200. By days of operation" in headline
     assert "interval 202 to 294). On course for the target" in headline
     assert "the year-one target asks for 37.0. On course for the target" in headline

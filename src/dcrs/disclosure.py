@@ -902,13 +902,31 @@ def protect(
             ):
                 # a complement chosen this round may already protect it: attack again
                 continue
-            # a complement is always a count of the extract being built (those published
-            # before stay as they were): the smallest of the nearest, in the identities
-            # linking it to the pinned cell (an earlier extract's cell that this one's
-            # counts pin may be linked only through a total of this extract)
-            candidate = _nearest_complement(
-                key, identities, by_cell, ruled, complementary, totals, extract
-            )
+            candidate = _complement(key, identities, ruled, complementary, totals)
+            if candidate is None or candidate[:2] != extract:
+                # a cell of an earlier extract, pinned through the counts that grow from
+                # extract to extract: suppress one of those counts in this one
+                candidate = _growing_complement(
+                    key, identities, ruled, complementary, totals, extract
+                )
+            if candidate is None and added:
+                # what this round suppressed may protect it: attack again
+                continue
+            if candidate is None:
+                candidate = _complement(
+                    _in_extract(key, extract), identities, ruled, complementary, totals
+                )
+            if candidate is None or candidate[:2] != extract:
+                # the last resort before stopping: the data capture count of the
+                # measure's recorded values, whose difference from the total is the
+                # unrecorded categories
+                candidate = _capture_complement(key, ruled, complementary, extract)
+            if candidate is None or candidate[:2] != extract:
+                # a cell pinned through the monitoring tables (issue 18): the nearest
+                # count of this extract in the identities, breadth first
+                candidate = _nearest_complement(
+                    key, identities, by_cell, ruled, complementary, totals, extract
+                )
             if candidate is None or candidate[:2] != extract:
                 raise DisclosureError(
                     f"{key[2]} {key[3]} ({key[4]}) of {key[0]} {key[1]} could be worked out "
@@ -920,6 +938,83 @@ def protect(
                 added.add(member)
             complementary = earlier | set(chosen)
     raise DisclosureError(f"no complementary suppressions found in {MAX_ROUNDS} rounds")
+
+
+def _capture_complement(
+    key: Key,
+    ruled: dict[Key, float | None],
+    complementary: set[Key],
+    extract: tuple[str, str],
+) -> Key | None:
+    """For a category of a measure with a data capture field (gender: its Not recorded):
+    that field's recorded count in ``extract``, if rounded and not yet suppressed. The
+    published data capture table then shows no recorded count or percentage for it."""
+    if key[2] != "measure_breakdown":
+        return None
+    measure = key[3].split(" / ")[0]
+    candidates = {
+        (*extract, "data_capture", name, "recorded")
+        for name, (captured, _) in CAPTURE_MEASURES.items()
+        if captured == measure
+    }
+    candidates = {
+        other
+        for other in candidates
+        if other not in complementary and not pd.isna(ruled.get(other)) and ruled[other] > 0
+    }
+    return min(candidates) if candidates else None
+
+
+def _growing_complement(
+    key: Key,
+    identities: list[Identity],
+    ruled: dict[Key, float | None],
+    complementary: set[Key],
+    totals: set[Key],
+    extract: tuple[str, str],
+) -> Key | None:
+    """For a cell of an earlier extract: the smallest rounded category of ``extract``
+    (by its published value), not yet suppressed, among the counts that grow from a count
+    of that earlier extract (a month's clients first seen) and the other categories of
+    their measure (the newest month). Each one suppressed widens what the attacker must
+    allow for the earlier counts; protect adds one a round until the cell is no longer
+    pinned."""
+    if key[:2] == extract:
+        return None
+    growing = {
+        term
+        for identity in identities
+        if identity.sense == ">=" and any(other[:2] == key[:2] for other in identity.terms)
+        for term in identity.terms
+        if term[:2] == extract
+    }
+    measures = {term[3].split(" / ")[0] for term in growing if term[2] == "measure_breakdown"}
+    related = growing | {
+        term
+        for identity in identities
+        if identity.sense == "==" and growing & identity.terms.keys()
+        for term in identity.terms
+        if term[2] == "measure_breakdown" and term[3].split(" / ")[0] in measures
+    }
+    candidates = {
+        other
+        for other in related
+        if other[:2] == extract
+        and other[2] == "measure_breakdown"
+        and other[4] == "n"
+        and other not in totals
+        and not other[3].endswith(" / Invalid")
+        and other not in complementary
+        and not pd.isna(ruled.get(other))
+        and ruled[other] > 0
+    }
+    if not candidates:
+        return None
+    return min(candidates, key=lambda other: (ruled[other], other))
+
+
+def _in_extract(key: Key, extract: tuple[str, str]) -> Key:
+    return (*extract, *key[2:])
 
 
 def _nearest_complement(

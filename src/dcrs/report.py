@@ -8,7 +8,10 @@ the headline figures against the service's targets first, then every measure as 
 of the service beside its benchmark with the 95% confidence interval, its definition and
 caveats, a table with the comparison at 95% and 99.8% (better / worse only where the
 category's polarity is known, else higher / lower), then data capture with its trend and
-the London comparison.
+the London comparison. The first screen says what needs attention this month (fields
+below their standard, special causes, targets off track, widening gaps), and the headline
+figures carry the month-on-month and year-to-date activity; data capture follows them.
+Times on the page are Europe/London's, whatever the machine's timezone.
 
 Every figure and verdict on the page comes from the report models (``models/marts/report``
 and ``models/published/report``, built by ``macros/report.sql``); this module computes
@@ -21,9 +24,11 @@ true counts and are withheld where a count is suppressed), and the page says so.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -31,6 +36,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from dcrs.warehouse import open_read_only
 
 TEMPLATES = Path(__file__).with_name("templates")
+# Every time on the page is the service's: the NHS in England keeps London time.
+REPORT_TIMEZONE = ZoneInfo("Europe/London")
 
 # The report models the page reads, in each schema; the published page also states the
 # disclosure rule its tables follow.
@@ -43,8 +50,30 @@ REPORT_MODELS = (
     "report_capture_trend",
     "report_london_comparison",
     "report_wellbeing_outcomes",
+    "report_attention",
+    "report_activity",
 )
-PUBLISHED_REPORT_MODELS = (*REPORT_MODELS, "report_disclosure_rule")
+# The published schema has no report_activity until the published monthly counts exist:
+# the published page leaves the month-on-month table out while it is missing.
+OPTIONAL_PUBLISHED_MODELS = ("report_activity",)
+PUBLISHED_REPORT_MODELS = (
+    *(name for name in REPORT_MODELS if name not in OPTIONAL_PUBLISHED_MODELS),
+    "report_disclosure_rule",
+)
+# The models of the Monthly monitoring section (macros/report_monitoring.sql): the section
+# is drawn when the schema has its SPC and inequality models (the published schema has none
+# yet), each funnel plot when the schema has its two models (the trainers' never in the
+# published schema: trainer figures stay in the service).
+MONITORING_MODELS = (
+    "report_spc",
+    "report_spc_charts",
+    "report_inequalities",
+    "report_inequality_indices",
+)
+FUNNEL_MODELS = {
+    "trainer_funnels": ("report_funnel_trainers", "report_funnel_trainer_limits"),
+    "service_funnels": ("report_funnel_services", "report_funnel_service_limits"),
+}
 
 
 class ReportError(Exception):
@@ -136,6 +165,17 @@ def _select_extract(
     return found[0]
 
 
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ?",
+            [schema],
+        ).fetchall()
+    }
+
+
 def _children(parents: list[dict], children: list[dict], key: str, name: str) -> list[dict]:
     """Each parent row with the list of its child rows (same ``key``) as ``name``."""
     for parent in parents:
@@ -176,6 +216,13 @@ def read_report(
         "trend",
     )
     rule = _rows(con, "select * from published.report_disclosure_rule")[0] if published else None
+    monitoring = None
+    tables = _tables(con, schema)
+    # None: the schema has no month-on-month table (the published one, for now)
+    activity = read("report_activity", "measure_order") if "report_activity" in tables else None
+    if set(MONITORING_MODELS) <= tables:
+        funnels = [name for name, models in FUNNEL_MODELS.items() if set(models) <= tables]
+        monitoring = _read_monitoring(read, funnels)
     return {
         "published": published,
         "page": page,
@@ -184,7 +231,48 @@ def read_report(
         "capture": capture,
         "london": read("report_london_comparison", "figure_order"),
         "wellbeing": read("report_wellbeing_outcomes", "measure_order"),
+        "attention": read("report_attention", "item_order"),
+        "activity": activity,
         "rule": rule,
+        "monitoring": monitoring,
+    }
+
+
+def _grouped(rows: list[dict[str, Any]], key: str, name: str) -> list[dict[str, Any]]:
+    """Rows (sorted by ``key``) grouped by ``key``: the first row of each group, with the
+    group's rows as ``name``."""
+    groups = [list(group) for _, group in itertools.groupby(rows, key=lambda row: row[key])]
+    return [{**group[0], name: group} for group in groups]
+
+
+def _read_monitoring(read: Any, funnels: list[str]) -> dict[str, Any]:
+    """The Monthly monitoring section: each SPC chart with its months, each inequality
+    indicator with its indices and its dimensions' groups, and each funnel plot of
+    ``funnels`` (FUNNEL_MODELS) with its points and limit curves; an empty list for the
+    others. ``read(model, order)`` reads the page's rows of a model."""
+    charts = _children(
+        read("report_spc_charts", "indicator_order"),
+        read("report_spc", "indicator_id, month"),
+        "indicator_id",
+        "months",
+    )
+    groups = read("report_inequalities", "indicator_order, dimension_order, group_order")
+    indicators = _grouped(groups, "indicator_id", "groups")
+    for indicator in indicators:
+        indicator["dimensions"] = _grouped(indicator.pop("groups"), "dimension", "groups")
+    indicators = _children(
+        indicators, read("report_inequality_indices", "indicator_id"), "indicator_id", "indices"
+    )
+
+    def plots(points_model: str, limits_model: str) -> list[dict[str, Any]]:
+        points = _grouped(read(points_model, "indicator_order, unit_id"), "indicator_id", "points")
+        limits = read(limits_model, "indicator_id, denominator")
+        return _children(points, limits, "indicator_id", "limits")
+
+    return {
+        "spc": charts,
+        "inequalities": indicators,
+        **{name: plots(*FUNNEL_MODELS[name]) if name in funnels else [] for name in FUNNEL_MODELS},
     }
 
 
@@ -218,7 +306,7 @@ def write_report(
         raise NothingToReport(f"no warehouse at {warehouse}")
     with open_read_only(warehouse) as con:
         figures = read_report(con, published, service_code, extract_date)
-    page = render_report(figures, warehouse.name, dt.datetime.now().astimezone())
+    page = render_report(figures, warehouse.name, dt.datetime.now(REPORT_TIMEZONE))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")

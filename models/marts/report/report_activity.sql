@@ -1,0 +1,1 @@
+{{ report_activity(ref('monthly_activity')) }}

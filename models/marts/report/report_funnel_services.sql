@@ -1,0 +1,1 @@
+{{ report_funnel_points(ref('funnel_services'), 'service_code') }}

@@ -1,0 +1,1 @@
+{{ report_funnel_limits(ref('report_funnel_trainers')) }}

@@ -1,0 +1,1 @@
+{{ report_funnel_points(ref('funnel_trainers'), 'health_trainer_id') }}

@@ -1,0 +1,1 @@
+{{ report_inequality_indices(ref('inequality_indices')) }}
