@@ -178,7 +178,12 @@ def monitoring_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("monitoring")
     inbox = folder / "inbox"
     generate(inbox, clients=MONITORING_CLIENTS, months=MONITORING_MONTHS)
-    warehouse = folder / "dcrs.duckdb"
+    return rebuild(inbox, folder / "dcrs.duckdb")
+
+
+def rebuild(inbox: Path, warehouse: Path) -> Path:
+    """Load every export of ``inbox`` into a new ``warehouse``, oldest first, with `dcrs
+    rebuild` in a fresh process; the run must succeed."""
     result = subprocess.run(
         [str(DCRS), "rebuild", "--inbox", str(inbox), "--warehouse", str(warehouse)],
         capture_output=True,

@@ -13,11 +13,10 @@ extract's own: +1 in the replaced events' months, 0 everywhere else).
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DCRS, ROOT, connect
+from conftest import connect, rebuild
 from exports import read_rows, write_rows
 
 from dcrs.generate import generate
@@ -75,17 +74,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
             for row in scores
         ],
     )
-    warehouse = folder / "dcrs.duckdb"
-    result = subprocess.run(
-        [str(DCRS), "rebuild", "--inbox", str(inbox), "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
     return {
-        "warehouse": warehouse,
+        "warehouse": rebuild(inbox, folder / "dcrs.duckdb"),
         "extracts": [dt.date.fromisoformat(path.name) for path in (first, second, third)],
         "replaced": replaced,
         "corrected": corrected,

@@ -792,21 +792,9 @@ def _growing_complement(
         for term in identity.terms
         if term[2] == "measure_breakdown" and term[3].split(" / ")[0] in measures
     }
-    candidates = {
-        other
-        for other in related
-        if other[:2] == extract
-        and other[2] == "measure_breakdown"
-        and other[4] == "n"
-        and other not in totals
-        and not other[3].endswith(" / Invalid")
-        and other not in complementary
-        and not pd.isna(ruled.get(other))
-        and ruled[other] > 0
-    }
-    if not candidates:
-        return None
-    return min(candidates, key=lambda other: (ruled[other], other))
+    return _smallest_category(
+        {other for other in related if other[:2] == extract}, ruled, complementary, totals
+    )
 
 
 def _in_extract(key: Key, extract: tuple[str, str]) -> Key:
@@ -822,16 +810,35 @@ def _complement(
 ) -> Key | None:
     """The smallest rounded category (by its published value) of an equality holding
     ``key``, not yet suppressed."""
+    return _smallest_category(
+        {
+            other
+            for identity in identities
+            if identity.sense == "==" and key in identity.terms
+            for other in identity.terms
+            if other != key
+        },
+        ruled,
+        complementary,
+        totals,
+    )
+
+
+def _smallest_category(
+    keys: set[Key],
+    ruled: dict[Key, float | None],
+    complementary: set[Key],
+    totals: set[Key],
+) -> Key | None:
+    """Of ``keys``, the measure category with the smallest rounded published value
+    (then by key), that is not a total, not yet suppressed, and not an Invalid category
+    (published again in data_quality_results: the code-list checks' invalid values)."""
     candidates = {
         other
-        for identity in identities
-        if identity.sense == "==" and key in identity.terms
-        for other in identity.terms
-        if other != key
-        and other[2] == "measure_breakdown"
+        for other in keys
+        if other[2] == "measure_breakdown"
         and other[4] == "n"
         and other not in totals
-        # published again in data_quality_results (the code-list checks' invalid values)
         and not other[3].endswith(" / Invalid")
         and other not in complementary
         and not pd.isna(ruled.get(other))
