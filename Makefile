@@ -7,8 +7,8 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 # pytest-xdist: tests run in two processes (this machine's cores); session fixtures (the
-# sample's warehouse) are built once in each; tests marked xdist_group (the 13-extract
-# service of tests/conftest.py's monitoring_warehouse) all go to one worker, built once
+# sample's warehouse) are built once in each; the 13-extract service of tests/conftest.py's
+# monitoring_warehouse is built once for both, under a file lock
 PYTEST := $(VENV)/bin/pytest -n 2 --dist loadgroup
 
 .PHONY: setup run test test-fast lint format sample catalogue confidence-levels clean

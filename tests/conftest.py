@@ -171,14 +171,40 @@ def monitoring_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated service (``dcrs generate``: 1,200 clients, 13 monthly cumulative exports,
     31 March 2010 to 31 March 2011) loaded extract by extract, oldest first, by ``dcrs
     rebuild`` (about 35 s an extract). The exports are kept in ``inbox/S001/<extract
-    date>/`` beside the warehouse. Tests using it are marked
-    ``pytest.mark.xdist_group("monitoring_service")`` so that one worker builds it."""
+    date>/`` beside the warehouse.
+
+    Built once for the whole test session: under pytest-xdist every worker runs its own
+    session fixtures, so the first worker to get here builds it in the folder the workers
+    share, under a file lock, and the others wait and read it (read-only). (The
+    xdist_group marks of its tests do not keep them on one worker with this pytest and
+    pytest-xdist: docs/decisions.md.) A failed build is recorded, so that a worker
+    arriving later fails at once with its message instead of building again."""
+    import fcntl
+
     from dcrs.generate import generate
 
-    folder = tmp_path_factory.mktemp("monitoring")
-    inbox = folder / "inbox"
-    generate(inbox, clients=MONITORING_CLIENTS, months=MONITORING_MONTHS)
-    return rebuild(inbox, folder / "dcrs.duckdb")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder = shared / "monitoring"
+    warehouse = folder / "dcrs.duckdb"
+    built, failed = folder / "built", folder / "failed.txt"
+    with (shared / "monitoring.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if failed.exists():
+            pytest.fail(f"the monitoring warehouse failed to build:\n{failed.read_text()}")
+        if not built.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            inbox = folder / "inbox"
+            generate(inbox, clients=MONITORING_CLIENTS, months=MONITORING_MONTHS)
+            try:
+                rebuild(inbox, warehouse)
+            except AssertionError as error:
+                failed.write_text(str(error))
+                raise
+            built.touch()
+    return warehouse
 
 
 def rebuild(inbox: Path, warehouse: Path) -> Path:
