@@ -37,8 +37,16 @@ ROW_LEVEL_COLUMNS = frozenset(
 # Marts of figures per health trainer, for the service's manager (issue 18: funnel plots):
 # aggregates of the trainer's clients, keyed by the trainer's code, never published
 # (docs/decisions.md, "Funnel plots and data capture by group"). Every other table of the
-# warehouse still may not hold a health_trainer_id.
-TRAINER_AGGREGATES = frozenset({"marts.funnel_trainers.health_trainer_id"})
+# warehouse still may not hold a health_trainer_id. The report's funnel views show them
+# (unit_id: a trainer's code in report_funnel_trainers, a service's code in
+# report_funnel_services), in marts only.
+TRAINER_AGGREGATES = frozenset(
+    {
+        "marts.funnel_trainers.health_trainer_id",
+        "marts.report_funnel_trainers.unit_id",
+        "marts.report_funnel_services.unit_id",
+    }
+)
 PRIVATE_STORE_NAME = "dcrs.private.duckdb"
 
 
