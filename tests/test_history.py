@@ -30,6 +30,10 @@ from dcrs.generate import generate
 HISTORY_DEPENDENT = {
     ("marts", "record_changes"),
     ("marts", "field_changes"),
+    # outcomes seen across the history; gaps widening since the previous extract
+    ("marts", "monthly_outcomes_seen"),
+    ("marts", "report_attention"),
+    ("published", "report_attention"),
     ("history", "record_versions"),
     ("history", "loaded_extracts"),
     ("audit", "data_quality_runs"),
@@ -48,6 +52,8 @@ HISTORY_DEPENDENT = {
     # across services by design: each service's latest extract against the pooled figure
     # of every service the warehouse holds
     ("marts", "funnel_services"),
+    ("marts", "report_funnel_services"),
+    ("marts", "report_funnel_service_limits"),
 }
 SCHEMAS = ("marts", "published", "audit", "history")
 

@@ -412,7 +412,15 @@ def _message(
     message.set_content(_render_text(blocks))
     message.add_alternative(_render_html(blocks), subtype="html")
     if report is not None:
-        message.add_attachment(report, maintype="text", subtype="html", filename=REPORT_ATTACHMENT)
+        # the page is UTF-8 (a minus sign, a dash): without the charset a mail client reads
+        # the attachment as ASCII and shows replacement characters
+        message.add_attachment(
+            report,
+            maintype="text",
+            subtype="html",
+            filename=REPORT_ATTACHMENT,
+            params={"charset": "utf-8"},
+        )
     return message
 
 
