@@ -27,3 +27,14 @@
 {% macro label_key(expression) -%}
     lower({{ clean_text(expression) }})
 {%- endmacro %}
+
+{#- A goal outcome that counts as recorded (Achieved, Part Achieved or Not Achieved; not
+    Not Yet Known, Invalid or blank), and one that counts as achieved or part achieved:
+    the goal measures' definitions (measures.md), in one place. -#}
+{% macro goal_outcome_recorded(column) -%}
+    {{ column }} in ('Achieved', 'Part Achieved', 'Not Achieved')
+{%- endmacro %}
+
+{% macro goal_outcome_achieved(column) -%}
+    {{ column }} in ('Achieved', 'Part Achieved')
+{%- endmacro %}

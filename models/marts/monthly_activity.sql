@@ -102,12 +102,12 @@ events as (
         extract_date,
         date_trunc('month', outcome_date)::date as month,
         case
-            when outcome in ('Achieved', 'Part Achieved') then 'outcome_achieved_or_part'
+            when {{ goal_outcome_achieved('outcome') }} then 'outcome_achieved_or_part'
             else 'outcome_not_achieved'
         end as event_kind
     from goals
     where
-        outcome in ('Achieved', 'Part Achieved', 'Not Achieved')
+        {{ goal_outcome_recorded('outcome') }}
         and outcome_date is not null
 
     union all

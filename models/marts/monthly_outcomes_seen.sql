@@ -159,7 +159,7 @@ event_versions as (
         and event_date <= extract_date
         and (
             entity = 'wellbeing_score'
-            or outcome in ('Achieved', 'Part Achieved', 'Not Achieved')
+            or {{ goal_outcome_recorded('outcome') }}
         )
 
 ),
@@ -200,7 +200,7 @@ goal_events as (
         outcome_date as event_date
     from goals
     where
-        outcome in ('Achieved', 'Part Achieved', 'Not Achieved')
+        {{ goal_outcome_recorded('outcome') }}
         and outcome_date is not null
 
     union
@@ -247,7 +247,7 @@ goal_counts as (
         date_trunc('month', event_date)::date as month,
         count(*) as goal_outcomes_seen,
         count(*) filter (
-            where outcome in ('Achieved', 'Part Achieved')
+            where {{ goal_outcome_achieved('outcome') }}
         ) as goals_achieved_or_part_achieved_seen
     from goal_events
     group by all

@@ -70,11 +70,11 @@ goal_units as (
         'goal_achieved_or_part' as indicator_id,
         goals.goal_id as unit_id,
         goals.client_id,
-        goals.outcome in ('Achieved', 'Part Achieved') as is_counted
+        {{ goal_outcome_achieved('goals.outcome') }} as is_counted
     from goals
     -- the goal's client must be kept: a goal of a rejected client has no groups
     inner join clients on goals.client_id = clients.client_id
-    where goals.outcome in ('Achieved', 'Part Achieved', 'Not Achieved')
+    where {{ goal_outcome_recorded('goals.outcome') }}
 
 ),
 
