@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,16 +41,31 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The server answers 503 when its database is busy ("retryable" in Prefect's words) and
+# Prefect's own client retries 429, 502 and 503; so does this one, as the product's
+# Prefect client does, rather than fail a test on a busy SQLite file.
+RETRYABLE_STATUSES = (429, 502, 503)
+API_ATTEMPTS = 6
+
+
 def api(base: str, path: str, body: dict | None = None) -> dict | list:
-    request = urllib.request.Request(
-        base + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        content = response.read()
-    return json.loads(content) if content else {}
+    for attempt in range(API_ATTEMPTS):
+        request = urllib.request.Request(
+            base + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
+            method="POST" if body is not None else "GET",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                content = response.read()
+        except urllib.error.HTTPError as error:
+            if error.code not in RETRYABLE_STATUSES or attempt == API_ATTEMPTS - 1:
+                raise
+            time.sleep(2**attempt)
+            continue
+        return json.loads(content) if content else {}
+    raise AssertionError("unreachable")
 
 
 def flow_run_logs(base: str, flow_run_id: str) -> list[dict]:
