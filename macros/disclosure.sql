@@ -120,3 +120,18 @@
         'improved',
     ]) }}
 {%- endmacro %}
+
+{#- The counts of marts.monthly_activity: each is controlled in
+    published.monthly_activity (one cell per service, extract, month and count), as
+    dcrs.disclosure.MONTHLY_COUNTS. -#}
+{% macro disclosure_monthly_activity_counts() -%}
+    {{ return([
+        'clients_registered',
+        'clients_assessed',
+        'phps_started',
+        'goals_set',
+        'goal_outcomes_recorded',
+        'goals_achieved_or_part_achieved',
+        'wellbeing_follow_ups_recorded',
+    ]) }}
+{%- endmacro %}

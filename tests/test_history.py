@@ -43,6 +43,8 @@ HISTORY_DEPENDENT = {
         for view in ("report_extracts", "report_data_capture", "report_capture_trend")
     ),
     ("published", "report_disclosure_rule"),
+    # the extract being built only (published.inequality_indices keeps every extract)
+    ("audit", "published_inequality_index_figures"),
     # each service's latest extract only: an earlier extract is absent once a later one loads
     *(
         (schema, f"latest_{table}")

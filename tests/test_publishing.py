@@ -33,6 +33,11 @@ PUBLISHED_TABLES = {
     "data_quality_results",
     "wellbeing_outcomes",
     "indicator_metadata",
+    # the monthly monitoring tables (issue 18; models/published/monitoring)
+    "monthly_activity",
+    "spc",
+    "inequalities",
+    "inequality_indices",
 }
 # views over the published tables, for report-published.html (models/published/report)
 PUBLISHED_REPORT_VIEWS = {
@@ -88,6 +93,18 @@ COUNT_CELLS = [
         )
     ],
 ]
+MONTHLY_COUNTS = [
+    "clients_registered",
+    "clients_assessed",
+    "phps_started",
+    "goals_set",
+    "goal_outcomes_recorded",
+    "goals_achieved_or_part_achieved",
+    "wellbeing_follow_ups_recorded",
+]
+COUNT_CELLS += [("monthly_activity", "month::varchar", column) for column in MONTHLY_COUNTS]
+INEQUALITY_KEY = "indicator_id || ' / ' || dimension || ' / ' || group_name"
+COUNT_CELLS += [("inequalities", INEQUALITY_KEY, column) for column in ("n", "denominator")]
 LONDON_COUNTS = ("total_clients", "total_phps")
 COMPLEMENTARY = "complementary suppression: suppressed so that no count of 1 to 7 can be worked out"
 
@@ -114,8 +131,12 @@ def published_counts(database: Path) -> list[tuple[str, str, str, object]]:
         for table, key, column in COUNT_CELLS:
             where = f"where figure_id in {LONDON_COUNTS}" if table == "london_comparison" else ""
             if column == "denominator":
-                # excluded categories have no denominator: not a count
-                where = "where denominator_display is not null"
+                # excluded categories (reach's groups left out) have no denominator
+                where = (
+                    "where has_denominator"
+                    if table == "inequalities"
+                    else "where denominator_display is not null"
+                )
             rows = con.execute(f"select {key}, {column} from published.{table} {where}").fetchall()
             cells += [(table, row_key, column, value) for row_key, value in rows]
     return cells
@@ -554,9 +575,10 @@ def test_published_models_are_built_only_from_marts(strict_vars_run):
         and node["original_file_path"].startswith("models/published/")
         and not node["original_file_path"].startswith("models/published/report/")
     ]
-    # with published_complementary_suppressions (docs/disclosure.md), wellbeing_outcomes
-    # and the three latest-extract views (models/published/latest)
-    assert len(published) == 13
+    # with published_complementary_suppressions (docs/disclosure.md), wellbeing_outcomes,
+    # the three latest-extract views (models/published/latest) and the five monthly
+    # monitoring models (models/published/monitoring)
+    assert len(published) == 18
     # the one staged model allowed: the manifest of the export being loaded (service code,
     # name and extract date), which picks the partition a run builds; it holds no records
     partition_key = "model.dcrs.stg_dcrs__manifests"

@@ -36,6 +36,8 @@ def model(dbt, session):
     dbt.ref("service_summary")
     dbt.ref("data_capture")
     dbt.ref("london_comparison")
+    dbt.ref("monthly_activity")
+    dbt.ref("inequalities")
 
     from dcrs.disclosure import Catalogue, Rule, extract_identities, protect, read_cells
 

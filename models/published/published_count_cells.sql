@@ -6,6 +6,7 @@
 
 {%- set summary_counts = disclosure_service_summary_counts() %}
 {%- set wellbeing_counts = disclosure_wellbeing_outcome_counts() %}
+{%- set monthly_counts = disclosure_monthly_activity_counts() %}
 
 with
 
@@ -75,6 +76,34 @@ marts_wellbeing as (
 published_wellbeing as (
 
     select * from {{ ref('published_wellbeing_outcomes') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+marts_monthly as (
+
+    select * from {{ ref('monthly_activity') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+published_monthly as (
+
+    select * from {{ ref('published_monthly_activity') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+marts_inequalities as (
+
+    select * from {{ ref('inequalities') }}
+    where {{ in_loaded_partition() }}
+
+),
+
+published_inequalities as (
+
+    select * from {{ ref('published_inequalities') }}
     where {{ in_loaded_partition() }}
 
 ),
@@ -218,6 +247,79 @@ wellbeing_cells as (
 
 ),
 
+monthly_cells as (
+
+    {% for column in monthly_counts %}
+        select
+            'monthly_activity' as table_name,
+            marts_monthly.service_code,
+            marts_monthly.extract_date,
+            marts_monthly.month::varchar as row_key,
+            '{{ column }}' as column_name,
+            marts_monthly.{{ column }}::bigint as true_count,
+            published_monthly.{{ column }}::double as published_count,
+            coalesce(published_monthly.{{ column }}::varchar, '*') as published_display
+        from marts_monthly
+        left join published_monthly
+            on
+                marts_monthly.service_code = published_monthly.service_code
+                and marts_monthly.extract_date = published_monthly.extract_date
+                and marts_monthly.month = published_monthly.month
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+inequalities_joined as (
+
+    select
+        marts_inequalities.service_code,
+        marts_inequalities.extract_date,
+        marts_inequalities.indicator_id || ' / ' || marts_inequalities.dimension || ' / '
+        || marts_inequalities.group_name as row_key,
+        marts_inequalities.n as true_n,
+        marts_inequalities.denominator as true_denominator,
+        published_inequalities.n as published_n,
+        published_inequalities.denominator as published_denominator
+    from marts_inequalities
+    left join published_inequalities
+        on
+            marts_inequalities.service_code = published_inequalities.service_code
+            and marts_inequalities.extract_date = published_inequalities.extract_date
+            and marts_inequalities.indicator_id = published_inequalities.indicator_id
+            and marts_inequalities.dimension = published_inequalities.dimension
+            and marts_inequalities.group_name = published_inequalities.group_name
+
+),
+
+inequality_cells as (
+
+    select
+        'inequalities' as table_name,
+        service_code,
+        extract_date,
+        row_key,
+        'n' as column_name,
+        true_n::bigint as true_count,
+        published_n::double as published_count,
+        coalesce(published_n::varchar, '*') as published_display
+    from inequalities_joined
+    union all
+    -- reach's groups left out of its denominator have none: not a count, not a cell
+    select
+        'inequalities' as table_name,
+        service_code,
+        extract_date,
+        row_key,
+        'denominator' as column_name,
+        true_denominator::bigint as true_count,
+        published_denominator::double as published_count,
+        coalesce(published_denominator::varchar, '*') as published_display
+    from inequalities_joined
+    where true_denominator is not null
+
+),
+
 all_cells as (
 
     select * from breakdown_cells
@@ -229,6 +331,10 @@ all_cells as (
     select * from london_cells
     union all
     select * from wellbeing_cells
+    union all
+    select * from monthly_cells
+    union all
+    select * from inequality_cells
 
 ),
 

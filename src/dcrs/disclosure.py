@@ -59,7 +59,50 @@ PUBLISHED_TABLES = (
     "data_capture",
     "london_comparison",
     "wellbeing_outcomes",  # read when it exists (issue 16, outcomes)
+    "monthly_activity",  # the monthly monitoring tables (issue 18), read when they exist
+    "inequalities",
 )
+# published.monthly_activity's counts, one row per month: as
+# disclosure_monthly_activity_counts() in macros/disclosure.sql (a fast test compares them)
+MONTHLY_COUNTS = (
+    "clients_registered",
+    "clients_assessed",
+    "phps_started",
+    "goals_set",
+    "goal_outcomes_recorded",
+    "goals_achieved_or_part_achieved",
+    "wellbeing_follow_ups_recorded",
+)
+# a month's events are dated events of the extract's records: each column's months add up
+# to at most the extract's count of such records (an event with no usable date is in no
+# month); clients_registered is exact, through month_first_seen's categories
+MONTHLY_TOTALS = {
+    "clients_registered": "clients_registered",
+    "clients_assessed": "clients_registered",
+    "phps_started": "clients_with_php",
+    "goals_set": "goals_set",
+    "goal_outcomes_recorded": "goals_with_outcome",
+    "goals_achieved_or_part_achieved": "goals_achieved_or_part",
+}
+# within a month: (larger, smaller)
+MONTHLY_ORDER = (
+    ("goal_outcomes_recorded", "goals_achieved_or_part_achieved"),
+    ("goals_set", "phps_started"),
+)
+# inequalities: the indicator's units in each dimension add up to these counts (the
+# summary's, or the wellbeing instrument's): (numerator, denominator); None: not published
+INEQUALITY_TOTALS = {
+    "reach": (("service_summary", "clients_registered"), None),
+    "php_started": (None, ("service_summary", "eligible_clients")),
+    "goal_achieved_or_part": (
+        ("service_summary", "goals_achieved_or_part"),
+        ("service_summary", "goals_with_outcome"),
+    ),
+    "wellbeing_improved": (
+        ("wellbeing_outcomes", "who5", "improved"),
+        ("wellbeing_outcomes", "who5", "clients_paired"),
+    ),
+}
 # published.wellbeing_outcomes' counts, one row per instrument (when the table exists)
 WELLBEING_COUNTS = ("clients_with_baseline", "clients_with_follow_up", "clients_paired", "improved")
 # the London comparison's counts, and the service_summary count each repeats
@@ -99,6 +142,9 @@ SUMMARY_SUMS = {
 # counts that records can only add to, from one extract of a service to the next
 CUMULATIVE_SUMMARY_COUNTS = ("clients_registered", "goals_set", "clients_with_php")
 COMPLEMENTARY_RULE = "complementary"
+# besides the measures' categories, the tables whose counts can be complementary
+# suppressions (never a count that is the total of an identity)
+COMPLEMENT_TABLES = ("monthly_activity", "inequalities")
 MAX_ROUNDS = 50
 
 Key = tuple[str, str, str, str, str]  # service, extract, table, row, column
@@ -161,12 +207,33 @@ def _cells_sql(con: duckdb.DuckDBPyConnection, schema: str = "published") -> str
         for column in WELLBEING_COUNTS
         if _has_table(con, schema, "wellbeing_outcomes")
     ]
+    monitoring = []
+    if _has_table(con, schema, "monthly_activity"):
+        monitoring += [
+            f"""select service_code, extract_date::varchar, 'monthly_activity',
+                month::varchar, '{column}', null, null, false, {column}::double
+                from {schema}.monthly_activity"""
+            for column in MONTHLY_COUNTS
+        ]
+    if _has_table(con, schema, "inequalities"):
+        # reach's groups left out of its denominator have none: not a count, not a cell
+        has_denominator = "has_denominator" if published else "denominator is not null"
+        row = "indicator_id || ' / ' || dimension || ' / ' || group_name"
+        monitoring += [
+            f"""select service_code, extract_date::varchar, 'inequalities', {row}, 'n',
+                indicator_id, dimension || ' / ' || group_name, false, n::double
+                from {schema}.inequalities""",
+            f"""select service_code, extract_date::varchar, 'inequalities', {row},
+                'denominator', indicator_id, dimension || ' / ' || group_name, false,
+                denominator::double
+                from {schema}.inequalities where {has_denominator}""",
+        ]
     london_ids = ", ".join(f"'{figure}'" for figure in LONDON_COUNTS)
     london = f"""select service_code, extract_date::varchar, 'london_comparison', figure_id,
         'service_value', null, null, false, service_value::double
         from {schema}.london_comparison where figure_id in ({london_ids})"""
     return " union all ".join(
-        [_measure_cells_sql(schema, published), summary, capture, london, *wellbeing]
+        [_measure_cells_sql(schema, published), summary, capture, london, *wellbeing, *monitoring]
     )
 
 
@@ -226,6 +293,10 @@ class Catalogue:
     instruments: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = field(
         default_factory=dict
     )
+    # inequalities: dimension -> the measure whose categories are its groups; and each
+    # broad ethnic group -> the ethnicity categories in it
+    dimension_measures: dict[str, str] = field(default_factory=dict)
+    ethnic_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection) -> Catalogue:
@@ -249,7 +320,27 @@ class Catalogue:
             "select service_code, ward from reference.service_target_wards"
         ).fetchall():
             wards[service].add(ward)
-        return cls(populations, dict(wards), instruments)
+        dimension_measures: dict[str, str] = {}
+        ethnic_groups: dict[str, list[str]] = defaultdict(list)
+        if _has_table(con, "reference", "inequality_dimensions"):
+            dimension_measures = dict(
+                con.execute(
+                    "select dimension, measure_id from reference.inequality_dimensions "
+                    "where measure_id is not null"
+                ).fetchall()
+            )
+        if _has_table(con, "reference", "ethnic_groups"):
+            for ethnicity, group in con.execute(
+                "select ethnicity, ethnic_group from reference.ethnic_groups"
+            ).fetchall():
+                ethnic_groups[group].append(ethnicity)
+        return cls(
+            populations,
+            dict(wards),
+            instruments,
+            dimension_measures,
+            {group: tuple(names) for group, names in ethnic_groups.items()},
+        )
 
 
 @dataclass
@@ -431,6 +522,109 @@ def _extract_identities(
         [category("referral_source", "Other")],
         "referral_source_other total",
     )
+    found += _monthly_identities(service, extract, group, cell, summary, category)
+    found += _inequality_identities(service, extract, group, catalogue, cell, category)
+    return found
+
+
+def _monthly_identities(service, extract, group, cell, summary, category) -> list[Identity]:
+    """published.monthly_activity: each month's registrations are month_first_seen's
+    category; each column's months add up to at most the extract's count (an event with
+    no usable date is in no month); within a month, achieved <= outcomes and PHPs started
+    <= goals set (a PHP starts with a goal)."""
+    rows = group[(group.table_name == "monthly_activity")]
+    if rows.empty:
+        return []
+    found: list[Identity] = []
+    months = sorted(rows.row_key.unique())
+    for month in months:
+        registered = cell("monthly_activity", month, "clients_registered")
+        name = pd.Timestamp(month).strftime("%B %Y")
+        first_seen = category("month_first_seen", name)
+        if registered is not None and first_seen is not None:
+            found.append(Identity({registered: 1, first_seen: -1}, "==", f"{month}: registrations"))
+        for larger, smaller in MONTHLY_ORDER:
+            big, small = (
+                cell("monthly_activity", month, larger),
+                cell("monthly_activity", month, smaller),
+            )
+            if big is not None and small is not None:
+                found.append(Identity({big: 1, small: -1}, ">=", f"{month}: {smaller}"))
+    for column, total_column in MONTHLY_TOTALS.items():
+        total = summary(total_column)
+        parts = [cell("monthly_activity", month, column) for month in months]
+        parts = [part for part in parts if part is not None]
+        if total is None or not parts:
+            continue
+        terms = {total: 1} | {part: -1 for part in parts}
+        found.append(
+            Identity(terms, ">=", f"monthly {column} <= {total_column}", frozenset({total}))
+        )
+    return found
+
+
+def _inequality_identities(service, extract, group, catalogue, cell, category) -> list:
+    """published.inequalities: in every dimension an indicator's groups add up to the same
+    numerator and the same denominator (a free variable, or the summary's count where one
+    is published); a group's n is at most its denominator; reach's denominator is the sum
+    of its groups less those left out; reach's groups are the matching measure's
+    categories (a broad ethnic group, the sum of its ethnicities)."""
+    rows = group[(group.table_name == "inequalities")]
+    if rows.empty:
+        return []
+    found: list[Identity] = []
+    sums: dict[tuple[str, str, str], list[Key]] = defaultdict(list)
+    for key, indicator, row_key, column in zip(
+        rows.key, rows.measure_id, rows.row_key, rows.column_name, strict=True
+    ):
+        dimension = row_key.split(" / ")[1]
+        sums[(indicator, dimension, column)].append(key)
+    for (indicator, dimension, column), parts in sums.items():
+        numerator, denominator = INEQUALITY_TOTALS.get(indicator, (None, None))
+        if indicator == "reach" and column == "denominator":
+            # each group's denominator: the groups that have one, summed
+            counted = [cell("inequalities", key[3], "n") for key in parts]
+            for key in parts:
+                terms: dict[Key, int] = defaultdict(int)
+                terms[key] += 1
+                for part in counted:
+                    terms[part] -= 1
+                found.append(
+                    Identity(dict(terms), "==", f"reach {dimension} denominator", frozenset({key}))
+                )
+            continue
+        total_of = numerator if column == "n" else denominator
+        total = cell(*total_of) if total_of and total_of[0] != "service_summary" else None
+        if total_of and total_of[0] == "service_summary":
+            total = cell("service_summary", service, total_of[1])
+        if total is None:
+            total = (service, extract, "free", f"inequalities {indicator}", column)
+        terms = defaultdict(int)
+        terms[total] += 1
+        for part in parts:
+            terms[part] -= 1
+        found.append(
+            Identity(dict(terms), "==", f"{indicator} {dimension} {column}", frozenset({total}))
+        )
+    for row_key in rows[rows.column_name == "n"].row_key:
+        indicator, dimension, name = row_key.split(" / ", 2)
+        numerator = cell("inequalities", row_key, "n")
+        denominator = cell("inequalities", row_key, "denominator")
+        if indicator != "reach" and denominator is not None:
+            found.append(Identity({denominator: 1, numerator: -1}, ">=", f"{row_key}: n <= d"))
+        if indicator != "reach":
+            continue
+        if dimension == "ethnic_group":
+            parts = [category("ethnicity", each) for each in catalogue.ethnic_groups.get(name, ())]
+        elif dimension in catalogue.dimension_measures:
+            parts = [category(catalogue.dimension_measures[dimension], name)]
+        else:
+            continue
+        parts = [part for part in parts if part is not None]
+        if parts:
+            found.append(
+                Identity({numerator: 1} | {part: -1 for part in parts}, "==", f"{row_key}")
+            )
     return found
 
 
@@ -688,6 +882,10 @@ def protect(
     if not check_identities(true_cells, identities):
         truth = dict(zip(true_cells.key, true_cells.value, strict=True))
     targets = None
+    by_cell: dict[Key, list[Identity]] = defaultdict(list)
+    for identity in identities:
+        for key in identity.terms:
+            by_cell[key].append(identity)
     for _ in range(MAX_ROUNDS):
         complementary = earlier | set(chosen)
         published = publish(true_cells, rule, complementary)
@@ -698,7 +896,14 @@ def protect(
         # that was not pinned: the next round attacks only the cells pinned in this one
         targets = pinned
         added: set[Key] = set()
-        for key in pinned:
+        handled: set[Key] = set()
+        # cells that equalities make equal (an inequality group's count and its measure's
+        # category) are one cell: protected once, through the measure's category, whose
+        # complements (its measure's categories, data capture's recorded count) are known
+        for key in sorted(pinned, key=lambda cell: (cell[2] != "measure_breakdown", cell)):
+            if key in handled:
+                continue
+            handled |= classes.get(key, {key})
             if any(
                 key in identity.terms and added & identity.terms.keys() for identity in identities
             ):
@@ -723,6 +928,12 @@ def protect(
                 # measure's recorded values, whose difference from the total is the
                 # unrecorded categories
                 candidate = _capture_complement(key, ruled, complementary, extract)
+            if candidate is None or candidate[:2] != extract:
+                # a cell pinned through the monitoring tables (issue 18): the nearest
+                # count of this extract in the identities, breadth first
+                candidate = _nearest_complement(
+                    key, identities, by_cell, ruled, complementary, totals, extract
+                )
             if candidate is None or candidate[:2] != extract:
                 raise DisclosureError(
                     f"{key[2]} {key[3]} ({key[4]}) of {key[0]} {key[1]} could be worked out "
@@ -801,22 +1012,57 @@ def _in_extract(key: Key, extract: tuple[str, str]) -> Key:
     return (*extract, *key[2:])
 
 
+def _nearest_complement(
+    key: Key,
+    identities: list[Identity],
+    by_cell: dict[Key, list[Identity]],
+    ruled: dict[Key, float | None],
+    complementary: set[Key],
+    totals: set[Key],
+    extract: tuple[str, str],
+) -> Key | None:
+    """``_complement`` of ``key`` among the cells of ``extract``; failing that, of the
+    cells one identity further away, and so on (breadth first)."""
+    seen = {key}
+    frontier = [key]
+    while frontier:
+        found = [
+            each
+            for cell in frontier
+            if (each := _complement(cell, by_cell[cell], ruled, complementary, totals, extract))
+        ]
+        if found:
+            return min(found, key=lambda other: (ruled[other], other))
+        following = []
+        for cell in frontier:
+            for identity in by_cell[cell]:
+                for other in identity.terms:
+                    if other not in seen:
+                        seen.add(other)
+                        following.append(other)
+        frontier = following
+    return None
+
+
 def _complement(
     key: Key,
     identities: list[Identity],
     ruled: dict[Key, float | None],
     complementary: set[Key],
     totals: set[Key],
+    extract: tuple[str, str] | None = None,
+    include_self: bool = False,
 ) -> Key | None:
-    """The smallest rounded category (by its published value) of an equality holding
-    ``key``, not yet suppressed."""
+    """The smallest rounded category (by its published value) of an identity holding
+    ``key`` (an equality, unless ``extract`` is given: then any identity, and only cells
+    of ``extract``; ``include_self``: ``key`` too), not yet suppressed."""
     return _smallest_category(
         {
             other
             for identity in identities
-            if identity.sense == "==" and key in identity.terms
+            if (identity.sense == "==" or extract is not None) and key in identity.terms
             for other in identity.terms
-            if other != key
+            if (other != key or include_self) and (extract is None or other[:2] == extract)
         },
         ruled,
         complementary,
@@ -830,14 +1076,14 @@ def _smallest_category(
     complementary: set[Key],
     totals: set[Key],
 ) -> Key | None:
-    """Of ``keys``, the measure category with the smallest rounded published value
-    (then by key), that is not a total, not yet suppressed, and not an Invalid category
-    (published again in data_quality_results: the code-list checks' invalid values)."""
+    """Of ``keys``, the count with the smallest rounded published value (then by key):
+    a measure's category, a month's count or an inequality group's count, that is not a
+    total, not yet suppressed, and not an Invalid category (published again in
+    data_quality_results: the code-list checks' invalid values)."""
     candidates = {
         other
         for other in keys
-        if other[2] == "measure_breakdown"
-        and other[4] == "n"
+        if ((other[2] == "measure_breakdown" and other[4] == "n") or other[2] in COMPLEMENT_TABLES)
         and other not in totals
         and not other[3].endswith(" / Invalid")
         and other not in complementary

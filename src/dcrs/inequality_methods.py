@@ -238,3 +238,88 @@ def funnel_limits_frame(counts, keys, unit, is_unit_known, z_95, z_998):
             "significance",
         ]
     ]
+
+
+INDEX_COLUMNS = [
+    "service_code",
+    "extract_date",
+    "indicator_id",
+    "quintiles",
+    "records",
+    "smallest_quintile_records",
+    "sii",
+    "sii_lower",
+    "sii_upper",
+    "rii",
+    "rii_lower",
+    "rii_upper",
+    "withheld_reason",
+]
+QUINTILES = 5
+
+
+def inequality_indices(rows, min_records: int, repetitions: int, random_seed: int):
+    """The SII and RII of each service, extract and indicator of ``rows`` (the rows of
+    marts.inequalities, or of published.inequalities: the comparable deprivation
+    quintiles are read), or the reason they are withheld: reach (a share of the
+    service's clients), a suppressed quintile count (published only), a quintile with
+    fewer than ``min_records`` units of the indicator's population, a quintile at 0% or
+    100%. Each simulation's generator is seeded with ``random_seed`` and the service,
+    extract and indicator, so a rebuild gives the same limits. A data frame with
+    INDEX_COLUMNS, repetitions and random_seed."""
+    import zlib
+
+    import pandas as pd
+
+    quintiles = rows[(rows["dimension"] == "deprivation_quintile") & rows["is_comparable"]]
+    keys = ["service_code", "extract_date", "indicator_id"]
+    results = []
+    for (service_code, extract_date, indicator_id), group in quintiles.groupby(keys):
+        group = group.sort_values("group_order")
+        suppressed = bool(group["n"].isna().any())
+        if indicator_id != "reach":
+            suppressed = suppressed or bool(group["denominator"].isna().any())
+        denominator = group["denominator"].astype("float64").fillna(0).to_numpy()
+        n = group["n"].astype("float64").fillna(0).to_numpy()
+        # the quintile's records: its units in the indicator's population (reach: clients)
+        records = n if indicator_id == "reach" else denominator
+        figures = {
+            "service_code": service_code,
+            "extract_date": extract_date,
+            "indicator_id": indicator_id,
+            "quintiles": len(group),
+            "records": None if suppressed else int(records.sum()),
+            "smallest_quintile_records": None if suppressed else int(records.min()),
+            "withheld_reason": None,
+        }
+        if indicator_id == "reach":
+            figures["withheld_reason"] = (
+                "reach is a share of the service's clients, not a rate within each quintile"
+            )
+        elif suppressed:
+            figures["withheld_reason"] = "a deprivation quintile's count is suppressed"
+        elif len(group) != QUINTILES or records.min() < min_records:
+            figures["withheld_reason"] = (
+                f"a deprivation quintile has fewer than {min_records} records"
+            )
+        elif ((n == 0) | (n == denominator)).any():
+            figures["withheld_reason"] = (
+                "a deprivation quintile is at 0% or 100%: its logit is not finite"
+            )
+        else:
+            key = f"{service_code}|{extract_date}|{indicator_id}".encode()
+            rng = np.random.default_rng([random_seed, zlib.crc32(key)])
+            result = phe_sii_proportion(
+                denominator,
+                n / denominator,
+                group["ci_lower"].to_numpy(dtype="float64") / 100,
+                group["ci_upper"].to_numpy(dtype="float64") / 100,
+                transform=True,
+                multiplier=100.0,
+                repetitions=repetitions,
+                rng=rng,
+            )
+            figures.update(vars(result))
+        results.append(figures)
+    frame = pd.DataFrame(results).reindex(columns=INDEX_COLUMNS)
+    return frame.assign(repetitions=repetitions, random_seed=random_seed)

@@ -7,85 +7,21 @@ SII means the indicator is higher among the less deprived. Only the comparable q
 count (Unknown / not recognised and Invalid are left out). Withheld, with the reason,
 for reach (a share of the service's clients, not a rate within each quintile), when a
 quintile has fewer than var('inequality_sii_min_records') units in the indicator's
-population, and when a quintile's percent is 0 or 100 (its logit is not finite)."""
-
-import zlib
-
-QUINTILES = 5
+population, and when a quintile's percent is 0 or 100 (its logit is not finite).
+dcrs.inequality_methods.inequality_indices computes them (published.inequality_indices
+calls it on the controlled counts)."""
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    min_records = int(dbt.config.get("min_records"))
-    repetitions = int(dbt.config.get("repetitions"))
-    random_seed = int(dbt.config.get("random_seed"))
     manifest = dbt.ref("stg_dcrs__manifests").df()[["service_code", "extract_date"]]
-    rows = dbt.ref("inequalities").df()
+    rows = dbt.ref("inequalities").df().merge(manifest, on=["service_code", "extract_date"])
 
-    import numpy as np
-    import pandas as pd
+    from dcrs.inequality_methods import inequality_indices
 
-    from dcrs.inequality_methods import phe_sii_proportion
-
-    quintiles = rows[(rows["dimension"] == "deprivation_quintile") & rows["is_comparable"]].merge(
-        manifest, on=["service_code", "extract_date"]
+    return inequality_indices(
+        rows,
+        int(dbt.config.get("min_records")),
+        int(dbt.config.get("repetitions")),
+        int(dbt.config.get("random_seed")),
     )
-    keys = ["service_code", "extract_date", "indicator_id"]
-    results = []
-    for (service_code, extract_date, indicator_id), group in quintiles.groupby(keys):
-        group = group.sort_values("group_order")
-        denominator = group["denominator"].fillna(0).to_numpy(dtype="float64")
-        n = group["n"].to_numpy(dtype="float64")
-        # the quintile's records: its units in the indicator's population (reach: clients)
-        records = n if indicator_id == "reach" else denominator
-        figures = {
-            "service_code": service_code,
-            "extract_date": extract_date,
-            "indicator_id": indicator_id,
-            "quintiles": len(group),
-            "records": int(records.sum()),
-            "smallest_quintile_records": int(records.min()),
-            "withheld_reason": None,
-        }
-        if indicator_id == "reach":
-            figures["withheld_reason"] = (
-                "reach is a share of the service's clients, not a rate within each quintile"
-            )
-        elif len(group) != QUINTILES or records.min() < min_records:
-            figures["withheld_reason"] = (
-                f"a deprivation quintile has fewer than {min_records} records"
-            )
-        elif ((n == 0) | (n == denominator)).any():
-            figures["withheld_reason"] = (
-                "a deprivation quintile is at 0% or 100%: its logit is not finite"
-            )
-        else:
-            key = f"{service_code}|{extract_date}|{indicator_id}".encode()
-            rng = np.random.default_rng([random_seed, zlib.crc32(key)])
-            result = phe_sii_proportion(
-                denominator,
-                n / denominator,
-                group["ci_lower"].to_numpy(dtype="float64") / 100,
-                group["ci_upper"].to_numpy(dtype="float64") / 100,
-                transform=True,
-                multiplier=100.0,
-                repetitions=repetitions,
-                rng=rng,
-            )
-            figures.update(vars(result))
-        results.append(figures)
-    columns = [
-        *keys,
-        "quintiles",
-        "records",
-        "smallest_quintile_records",
-        "sii",
-        "sii_lower",
-        "sii_upper",
-        "rii",
-        "rii_lower",
-        "rii_upper",
-        "withheld_reason",
-    ]
-    frame = pd.DataFrame(results).reindex(columns=columns)
-    return frame.assign(repetitions=repetitions, random_seed=random_seed)
