@@ -10,9 +10,13 @@
     point, the chart's mean, process limits and target, whether the point is a special
     cause, and where it goes: the month's position along the chart and the chart's
     vertical scale (axis_min to axis_max, percent charts kept within 0-100).
-    published=true: `spc` is published.spc (controlled counts), and each month also says
-    whether its count is suppressed (is_suppressed: no point, shown as suppressed). -#}
+    published=true: `spc` is published.spc (controlled counts), each month also says
+    whether its count is suppressed (is_suppressed: no point, shown as suppressed), and the
+    scale runs between multiples of the rounding base (so no tick reads as a count). -#}
 {% macro report_spc(spc, published=false) -%}
+{%- if published %}
+    {%- set axis_step = disclosure_settings().base %}
+{%- endif %}
 with
 
 spc as (
@@ -61,10 +65,26 @@ chart_scales as (
         chart_ranges.months,
         indicators.unit,
         -- a margin of a tenth of the range (at least 1) either side
-        chart_ranges.lowest
-        - greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_min,
-        chart_ranges.highest
-        + greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_max
+        {% if published -%}
+            -- out to multiples of the rounding base: the page's ticks are then no count
+            floor(
+                (
+                    chart_ranges.lowest
+                    - greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0)
+                ) / {{ axis_step }}
+            ) * {{ axis_step }} as padded_min,
+            ceil(
+                (
+                    chart_ranges.highest
+                    + greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0)
+                ) / {{ axis_step }}
+            ) * {{ axis_step }} as padded_max
+        {%- else -%}
+            chart_ranges.lowest
+            - greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_min,
+            chart_ranges.highest
+            + greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_max
+        {%- endif %}
     from chart_ranges
     inner join indicators on chart_ranges.indicator_id = indicators.indicator_id
 
