@@ -54,6 +54,9 @@ HISTORY_DEPENDENT = {
     ("marts", "funnel_services"),
     ("marts", "report_funnel_services"),
     ("marts", "report_funnel_service_limits"),
+    # the indices of the extract being built only, replaced by each run
+    # (published.inequality_indices keeps every extract's)
+    ("audit", "published_inequality_index_figures"),
 }
 SCHEMAS = ("marts", "published", "audit", "history")
 
