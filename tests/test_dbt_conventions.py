@@ -18,6 +18,9 @@ from dcrs.build import DATABASE_NAME, dbt_command, dbt_environment
 UNCONTRACTED = {
     "published_complementary_suppressions": "a Python model",
     "published_count_cells": "ephemeral",
+    # the indices of the extract being built (schema audit); published.inequality_indices,
+    # contracted, keeps them
+    "published_inequality_index_figures": "a Python model",
 }
 
 
