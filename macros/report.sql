@@ -1022,9 +1022,20 @@ select * from final
     (var('financial_year_start_month'), April) to the extract's month, both included; the
     same period of the previous year is given only where activity by month covers every
     month of it (the service had begun by its first month). A sum over months with a count
-    withheld (null, as published counts may be) is null. -#}
-{% macro report_activity(monthly_activity) -%}
+    withheld (null, as published counts may be) is null.
+
+    published=true: `monthly_activity` is published.monthly_activity (controlled counts:
+    0, suppressed as null, or rounded to var('disclosure_rounding_base')). Every sum and
+    change is then one of the published figures, null when a month it takes is suppressed,
+    and three more columns say how far a sum of rounded months can be from the true count
+    (a month published as 0 is exactly 0; any other is within half the base of it); the
+    change in percent is left out (null): a ratio of two such sums can even have the wrong
+    sign (docs/decisions.md). -#}
+{% macro report_activity(monthly_activity, published=false) -%}
 {%- set start_month = var('financial_year_start_month') %}
+{%- if published %}
+    {%- set month_margin = disclosure_settings().base // 2 %}
+{%- endif %}
 with
 
 monthly as (
@@ -1044,7 +1055,9 @@ monthly_counts as (
     select *
     from monthly
     unpivot include nulls (
-        month_value for measure_id in (columns(* exclude (service_code, extract_date, month)))
+        month_value for measure_id in (
+            columns(* exclude (service_code, extract_date, month{{ ', has_suppressed_count' if published }}))
+        )
     )
 
 ),
@@ -1145,7 +1158,18 @@ compared as (
                     where monthly_counts.month between periods.previous_year_to_date_start
                     and periods.previous_year_to_date_end
                 ), 0)
-        end as previous_year_to_date_sum
+        end as previous_year_to_date_sum{{ ',' if published }}
+        {%- if published %}
+        -- how far each sum of rounded months can be from the true count
+        sum(case when monthly_counts.month_value > 0 then {{ month_margin }} else 0 end) filter (
+            where monthly_counts.month between periods.year_to_date_start
+            and periods.this_month
+        ) as year_to_date_margin_sum,
+        sum(case when monthly_counts.month_value > 0 then {{ month_margin }} else 0 end) filter (
+            where monthly_counts.month between periods.previous_year_to_date_start
+            and periods.previous_year_to_date_end
+        ) as previous_year_to_date_margin_sum
+        {%- endif %}
     from periods
     inner join monthly_counts
         on
@@ -1190,11 +1214,31 @@ final as (
             when compared.previous_year_is_covered
                 then compared.year_to_date_value - compared.previous_year_to_date_sum
         end::bigint as year_to_date_change,
-        case
-            when compared.previous_year_is_covered
-                then 100.0 * (compared.year_to_date_value - compared.previous_year_to_date_sum)
-                / nullif(compared.previous_year_to_date_sum, 0)
-        end as year_to_date_change_percent
+        {% if published -%}
+            -- a ratio of two sums of rounded months: not shown
+            null::double as year_to_date_change_percent,
+            case
+                when compared.year_to_date_value is not null
+                    then coalesce(compared.year_to_date_margin_sum, 0)
+            end::bigint as year_to_date_margin,
+            case
+                when compared.previous_year_is_covered and compared.previous_year_to_date_sum is not null
+                    then coalesce(compared.previous_year_to_date_margin_sum, 0)
+            end::bigint as previous_year_to_date_margin,
+            case
+                when compared.previous_year_is_covered
+                    and compared.year_to_date_value is not null
+                    and compared.previous_year_to_date_sum is not null
+                    then coalesce(compared.year_to_date_margin_sum, 0)
+                    + coalesce(compared.previous_year_to_date_margin_sum, 0)
+            end::bigint as year_to_date_change_margin
+        {%- else -%}
+            case
+                when compared.previous_year_is_covered
+                    then 100.0 * (compared.year_to_date_value - compared.previous_year_to_date_sum)
+                    / nullif(compared.previous_year_to_date_sum, 0)
+            end as year_to_date_change_percent
+        {%- endif %}
     from compared
     inner join activity_measures
         on compared.measure_id = activity_measures.measure_id

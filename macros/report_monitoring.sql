@@ -9,8 +9,14 @@
 {#- One row per service, extract, indicator and month of an SPC chart (marts.spc): the
     point, the chart's mean, process limits and target, whether the point is a special
     cause, and where it goes: the month's position along the chart and the chart's
-    vertical scale (axis_min to axis_max, percent charts kept within 0-100). -#}
-{% macro report_spc(spc) -%}
+    vertical scale (axis_min to axis_max, percent charts kept within 0-100).
+    published=true: `spc` is published.spc (controlled counts), each month also says
+    whether its count is suppressed (is_suppressed: no point, shown as suppressed), and the
+    scale runs between multiples of the rounding base (so no tick reads as a count). -#}
+{% macro report_spc(spc, published=false) -%}
+{%- if published %}
+    {%- set axis_step = disclosure_settings().base %}
+{%- endif %}
 with
 
 spc as (
@@ -59,10 +65,26 @@ chart_scales as (
         chart_ranges.months,
         indicators.unit,
         -- a margin of a tenth of the range (at least 1) either side
-        chart_ranges.lowest
-        - greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_min,
-        chart_ranges.highest
-        + greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_max
+        {% if published -%}
+            -- out to multiples of the rounding base: the page's ticks are then no count
+            floor(
+                (
+                    chart_ranges.lowest
+                    - greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0)
+                ) / {{ axis_step }}
+            ) * {{ axis_step }} as padded_min,
+            ceil(
+                (
+                    chart_ranges.highest
+                    + greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0)
+                ) / {{ axis_step }}
+            ) * {{ axis_step }} as padded_max
+        {%- else -%}
+            chart_ranges.lowest
+            - greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_min,
+            chart_ranges.highest
+            + greatest((chart_ranges.highest - chart_ranges.lowest) / 10, 1.0) as padded_max
+        {%- endif %}
     from chart_ranges
     inner join indicators on chart_ranges.indicator_id = indicators.indicator_id
 
@@ -91,6 +113,9 @@ final as (
         spc.target,
         spc.special_cause,
         spc.rule,
+        {% if published -%}
+            spc.is_suppressed,
+        {% endif -%}
         greatest(coalesce(chart_scales.padded_min, 0.0), 0.0) as axis_min,
         case
             when chart_scales.unit = 'percent'
@@ -124,8 +149,12 @@ select * from final
 {#- One row per service, extract and indicator of marts.spc: the chart's title, which way
     is better, Making Data Count's two icons (the letter, the colour class and the words of
     each), the latest month and value, the special causes, the short-chart warning, and
-    what the chart says, in a sentence. -#}
-{% macro report_spc_charts(spc) -%}
+    what the chart says, in a sentence.
+    published=true: `spc` is published.spc, drawn from the controlled counts. A withheld
+    chart (chart_status 'withheld') has no icon, no warning and a summary that says it is
+    withheld and why; the latest month is the chart's last, shown as `*` when its count
+    is suppressed; the summary counts the suppressed months. -#}
+{% macro report_spc_charts(spc, published=false) -%}
 with
 
 spc as (
@@ -147,9 +176,12 @@ latest_points as (
         extract_date,
         indicator_id,
         month as latest_month,
-        value as latest_value
+        value as latest_value{{ ',' if published }}
+        {%- if published %}
+        is_suppressed as latest_is_suppressed
+        {%- endif %}
     from spc
-    where value is not null
+    where value is not null{{ ' or is_suppressed' if published }}
     qualify row_number() over (
         partition by service_code, extract_date, indicator_id
         order by month desc
@@ -173,6 +205,11 @@ charts as (
         any_value(spc.target) as target,
         any_value(spc.chart_points) as chart_points,
         any_value(spc.warning) as warning,
+        {% if published -%}
+            any_value(spc.chart_status) as chart_status,
+            any_value(spc.withheld_reason) as withheld_reason,
+            any_value(spc.suppressed_months) as suppressed_months,
+        {% endif -%}
         min(spc.month) as first_month,
         max(spc.month) as last_month,
         count(spc.special_cause) filter (where spc.special_cause = 'improvement')
@@ -196,6 +233,14 @@ described as (
         indicators.definition,
         latest_points.latest_month,
         latest_points.latest_value,
+        {% if published -%}
+            coalesce(latest_points.latest_is_suppressed, false) as latest_is_suppressed,
+            charts.chart_status = 'withheld' as is_withheld,
+        {% else -%}
+            false as latest_is_suppressed,
+            false as is_withheld,
+            null::varchar as withheld_reason,
+        {% endif -%}
         case charts.improvement_direction
             when 'increase' then 'higher is better'
             when 'decrease' then 'lower is better'
@@ -219,7 +264,7 @@ described as (
             when 'neutral_high' then 'Special cause variation, high'
             when 'neutral_low' then 'Special cause variation, low'
             else 'No variation icon: no month has a value yet'
-        end as variation_label,
+        end as variation_label_of_icon,
         case charts.assurance_icon
             when 'pass' then 'P'
             when 'fail' then 'F'
@@ -231,7 +276,7 @@ described as (
             when 'fail' then 'Assurance: the target is consistently missed'
             when 'inconsistent' then 'Assurance: the target is met in some months, missed in others'
             else 'No assurance icon: no target'
-        end as assurance_label
+        end as assurance_label_of_icon
     from charts
     inner join indicators on charts.indicator_id = indicators.indicator_id
     left join latest_points
@@ -246,10 +291,24 @@ worded as (
 
     select
         described.*,
-        {{ spc_value_text('described.latest_value', 'described.unit') }} as latest_value_text,
+        case
+            when described.is_withheld then 'No variation icon: the chart is withheld'
+            else described.variation_label_of_icon
+        end as variation_label,
+        case
+            when described.is_withheld then 'No assurance icon: the chart is withheld'
+            else described.assurance_label_of_icon
+        end as assurance_label,
+        case
+            when described.latest_is_suppressed then '*'
+            else {{ spc_value_text('described.latest_value', 'described.unit') }}
+        end as latest_value_text,
         {{ spc_value_text('described.mean', 'described.unit') }} as mean_text,
         {{ spc_value_text('described.target', 'described.unit') }} as target_text,
         case
+            when described.is_withheld
+                then 'Chart withheld from the published report: ' || described.withheld_reason
+                || '. Its published months are shown, without a mean, process limits or special causes.'
             when described.variation_icon is null
                 then 'No month has a value yet.'
             when described.variation_icon = 'common_cause'
@@ -308,10 +367,27 @@ final as (
         improvement_points::integer as improvement_points,
         concern_points::integer as concern_points,
         rules,
-        warning,
+        {% if published -%}
+            -- a withheld chart has no limits, trial or not
+            case when not is_withheld then warning end as warning,
+            is_withheld,
+            withheld_reason,
+            suppressed_months::integer as suppressed_months,
+        {% else -%}
+            warning,
+        {% endif -%}
         concat_ws(
             ' ',
             variation_sentence,
+            {% if published -%}
+                case
+                    when suppressed_months = 1
+                        then '1 month''s count is suppressed: it is no point of the chart.'
+                    when suppressed_months > 1
+                        then suppressed_months::varchar
+                        || ' months'' counts are suppressed: they are no points of the chart.'
+                end,
+            {% endif -%}
             case
                 when improvement_points + concern_points + neutral_points > 0
                     then (improvement_points + concern_points + neutral_points)::varchar
@@ -338,8 +414,10 @@ select * from final
     group's percent with its 95% Wilson interval, the comparison the page states (reach
     against its benchmark, the other indicators against the service's percent), whether
     the group is charted, and the chart's scale (0 to axis_max). Unknown groups are kept,
-    apart: is_comparable false, never compared. -#}
-{% macro report_inequalities(inequalities) -%}
+    apart: is_comparable false, never compared. published=true: `inequalities` is
+    published.inequalities (controlled counts), and each group also says whether its count
+    is suppressed (is_suppressed: not charted, shown as suppressed). -#}
+{% macro report_inequalities(inequalities, published=false) -%}
 with
 
 inequalities as (
@@ -408,6 +486,9 @@ final as (
         inequalities.ci_upper,
         inequalities.is_comparable,
         inequalities.percent is not null as is_charted,
+        {% if published -%}
+            inequalities.is_suppressed,
+        {% endif -%}
         inequalities.service_percent,
         inequalities.benchmark_name,
         inequalities.benchmark_percent,

@@ -51,6 +51,12 @@ PUBLISHED_REPORT_VIEWS = {
     "report_disclosure_rule",
     "report_wellbeing_outcomes",
     "report_attention",
+    "report_activity",
+    # the Monthly monitoring section (macros/report_monitoring.sql); no funnel plot
+    "report_spc",
+    "report_spc_charts",
+    "report_inequalities",
+    "report_inequality_indices",
 }
 # views of each service's latest extract in the published tables (models/published/latest)
 PUBLISHED_LATEST_VIEWS = {

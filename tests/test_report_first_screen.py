@@ -329,15 +329,15 @@ def test_first_screen_in_chromium(
     assert caption == "Activity in August 2010 and the year to date"
 
 
-def test_published_page_has_attention_but_no_activity_yet(
+def test_published_page_has_its_own_attention_and_activity(
     sample_warehouse: Path, tmp_path: Path
 ) -> None:
-    """The published page shows its own first screen (controlled counts) and, until the
-    published monthly counts exist, no month-on-month table."""
+    """The published page shows its own first screen and month-on-month table, from the
+    controlled counts (tests/test_published_report_monitoring.py checks the table)."""
     page = write_report(sample_warehouse, tmp_path / "published.html", published=True)
     html = page.read_text(encoding="utf-8")
     text = text_of(html)
     section = text[text.index("1 Needs attention this month") : text.index(HEADLINES)]
     assert "Disability recorded for 56.5% (65 of 115), below its standard of 95%" in section
     assert "special cause" not in section
-    assert 'id="activity"' not in html and "year to date" not in text.lower()
+    assert 'id="activity"' in html and "New clients registered 20 25 −5 — 105 ±10" in text

@@ -194,13 +194,16 @@ def test_section_on_the_page(monitoring_report: Path) -> None:
     assert_self_contained(page)
 
 
-def test_published_report_has_no_monitoring_or_trainers(
+def test_published_report_has_monitoring_but_no_trainers(
     sample_warehouse: Path, tmp_path: Path
 ) -> None:
+    """The published page's section, from the published tables (checked in
+    tests/test_published_report_monitoring.py): no funnel plot, no trainer."""
     page = write_report(sample_warehouse, tmp_path / "published.html", published=True).read_text(
         encoding="utf-8"
     )
-    assert 'id="monitoring"' not in page and '<svg class="spc-chart"' not in page
+    assert 'id="monitoring"' in page and len(re.findall(r'<svg class="spc-chart"', page)) == 3
+    assert '<svg class="funnel-plot"' not in page
     assert not re.search(r"HT0\d", page)
 
 

@@ -39,6 +39,17 @@ TEMPLATES = Path(__file__).with_name("templates")
 # Every time on the page is the service's: the NHS in England keeps London time.
 REPORT_TIMEZONE = ZoneInfo("Europe/London")
 
+# The models of the Monthly monitoring section (macros/report_monitoring.sql), in both
+# schemas (the published ones from the controlled tables of models/published/monitoring);
+# each funnel plot is drawn when the schema has its two models: the published schema has
+# neither (trainer figures stay in the service; the services' funnel is computed from true
+# counts, docs/decisions.md).
+MONITORING_MODELS = (
+    "report_spc",
+    "report_spc_charts",
+    "report_inequalities",
+    "report_inequality_indices",
+)
 # The report models the page reads, in each schema; the published page also states the
 # disclosure rule its tables follow.
 REPORT_MODELS = (
@@ -52,24 +63,9 @@ REPORT_MODELS = (
     "report_wellbeing_outcomes",
     "report_attention",
     "report_activity",
+    *MONITORING_MODELS,
 )
-# The published schema has no report_activity until the published monthly counts exist:
-# the published page leaves the month-on-month table out while it is missing.
-OPTIONAL_PUBLISHED_MODELS = ("report_activity",)
-PUBLISHED_REPORT_MODELS = (
-    *(name for name in REPORT_MODELS if name not in OPTIONAL_PUBLISHED_MODELS),
-    "report_disclosure_rule",
-)
-# The models of the Monthly monitoring section (macros/report_monitoring.sql): the section
-# is drawn when the schema has its SPC and inequality models (the published schema has none
-# yet), each funnel plot when the schema has its two models (the trainers' never in the
-# published schema: trainer figures stay in the service).
-MONITORING_MODELS = (
-    "report_spc",
-    "report_spc_charts",
-    "report_inequalities",
-    "report_inequality_indices",
-)
+PUBLISHED_REPORT_MODELS = (*REPORT_MODELS, "report_disclosure_rule")
 FUNNEL_MODELS = {
     "trainer_funnels": ("report_funnel_trainers", "report_funnel_trainer_limits"),
     "service_funnels": ("report_funnel_services", "report_funnel_service_limits"),
@@ -216,13 +212,8 @@ def read_report(
         "trend",
     )
     rule = _rows(con, "select * from published.report_disclosure_rule")[0] if published else None
-    monitoring = None
     tables = _tables(con, schema)
-    # None: the schema has no month-on-month table (the published one, for now)
-    activity = read("report_activity", "measure_order") if "report_activity" in tables else None
-    if set(MONITORING_MODELS) <= tables:
-        funnels = [name for name, models in FUNNEL_MODELS.items() if set(models) <= tables]
-        monitoring = _read_monitoring(read, funnels)
+    funnels = [name for name, models in FUNNEL_MODELS.items() if set(models) <= tables]
     return {
         "published": published,
         "page": page,
@@ -232,9 +223,9 @@ def read_report(
         "london": read("report_london_comparison", "figure_order"),
         "wellbeing": read("report_wellbeing_outcomes", "measure_order"),
         "attention": read("report_attention", "item_order"),
-        "activity": activity,
+        "activity": read("report_activity", "measure_order"),
         "rule": rule,
-        "monitoring": monitoring,
+        "monitoring": _read_monitoring(read, funnels),
     }
 
 

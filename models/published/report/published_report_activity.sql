@@ -1,0 +1,1 @@
+{{ report_activity(ref('published_monthly_activity'), published=true) }}

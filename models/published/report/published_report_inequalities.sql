@@ -1,0 +1,1 @@
+{{ report_inequalities(ref('published_inequalities'), published=true) }}

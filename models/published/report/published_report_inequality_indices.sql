@@ -1,0 +1,1 @@
+{{ report_inequality_indices(ref('published_inequality_indices')) }}

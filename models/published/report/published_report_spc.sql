@@ -1,0 +1,1 @@
+{{ report_spc(ref('published_spc'), published=true) }}

@@ -1,0 +1,1 @@
+{{ report_spc_charts(ref('published_spc'), published=true) }}
