@@ -213,14 +213,14 @@ def test_published_attention_reads_the_published_tables_only(sample_warehouse: P
         & drawn["special_cause"].notna()
     ]
     expected = {
-        (f"special_cause_{row.special_cause}", row.indicator_id)
-        for row in this_month.itertuples()
+        (f"special_cause_{row.special_cause}", row.indicator_id) for row in this_month.itertuples()
     } | {
         ("assurance_fail", indicator)
         for indicator in drawn[drawn["assurance_icon"] == "fail"]["indicator_id"].unique()
     }
     spc_kinds = found["attention_kind"].str.startswith(("special_cause_", "assurance_"))
-    shown = set(zip(found[spc_kinds]["attention_kind"], found[spc_kinds]["subject_id"]))
+    items = found[spc_kinds]
+    shown = set(zip(items["attention_kind"], items["subject_id"], strict=True))
     assert shown == expected
     withheld = set(charts[charts["chart_status"] == "withheld"]["indicator_id"])
     assert withheld and not withheld & {subject for _, subject in shown}
