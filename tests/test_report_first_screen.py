@@ -196,15 +196,34 @@ def test_report_attention_matches_the_marts(sample_warehouse: Path) -> None:
     assert not (found["attention_kind"] == "widening_gap").any()
 
 
-def test_published_attention_has_no_trainer_or_spc_items(sample_warehouse: Path) -> None:
-    """The published first screen reads the published report models only: its fields
-    below standard carry the controlled counts (67 of 116 recorded is published as 65 of
-    115), and it has no SPC, gap or trainer item."""
+def test_published_attention_reads_the_published_tables_only(sample_warehouse: Path) -> None:
+    """The published first screen reads the published models only: its fields below
+    standard carry the controlled counts (67 of 116 recorded is published as 65 of 115);
+    its SPC items are exactly the special causes of the extract's month and the assurance
+    fails of the published charts (drawn from the controlled counts, none from a withheld
+    chart); it has no trainer item."""
     found = frame(sample_warehouse, "select * from published.report_attention order by item_order")
-    assert set(found["attention_kind"]) == {"capture_below_standard", "target_off_track"}
     disability = found[found["subject_id"] == "disability"].iloc[0]
     assert (disability.numerator, disability.denominator) == (65, 115)
     assert not found["subject_id"].str.contains("trainer_").any()
+    charts = frame(sample_warehouse, "select * from published.spc")
+    drawn = charts[charts["chart_status"] == "published"]
+    this_month = drawn[
+        (drawn["month"] == drawn["extract_date"].dt.to_period("M").dt.start_time)
+        & drawn["special_cause"].notna()
+    ]
+    expected = {
+        (f"special_cause_{row.special_cause}", row.indicator_id) for row in this_month.itertuples()
+    } | {
+        ("assurance_fail", indicator)
+        for indicator in drawn[drawn["assurance_icon"] == "fail"]["indicator_id"].unique()
+    }
+    spc_kinds = found["attention_kind"].str.startswith(("special_cause_", "assurance_"))
+    items = found[spc_kinds]
+    shown = set(zip(items["attention_kind"], items["subject_id"], strict=True))
+    assert shown == expected
+    withheld = set(charts[charts["chart_status"] == "withheld"]["indicator_id"])
+    assert withheld and not withheld & {subject for _, subject in shown}
 
 
 # ---------------------------------------------------------------------------------------
