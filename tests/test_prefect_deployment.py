@@ -30,6 +30,7 @@ from dcrs import prefect_runtime, prefect_setup
 PREFECT = Path(sys.executable).with_name("prefect")
 FLOW_RUN_TIMEOUT_SECONDS = 300
 EMAIL_TIMEOUT_SECONDS = 60
+LOG_TIMEOUT_SECONDS = 60
 ENGINEER = "engineer@example.org"
 MANAGER = "manager@example.org"
 SECRET_BLOCK = "dcrs-smtp-test"
@@ -229,6 +230,21 @@ def wait_for_state(base: str, flow_run_id: str) -> str:
         time.sleep(1)
 
 
+def wait_for_log(base: str, flow_run_id: str, *parts: str) -> list[dict]:
+    """Every log record of a flow run, once each of ``parts`` is in a record that has
+    arrived."""
+    deadline = time.monotonic() + LOG_TIMEOUT_SECONDS
+    while True:
+        records = flow_run_logs(base, flow_run_id)
+        missing = [
+            part for part in parts if not any(part in record["message"] for record in records)
+        ]
+        if not missing:
+            return records
+        assert time.monotonic() < deadline, f"no log record with {missing}"
+        time.sleep(1)
+
+
 def wait_for_email(smtp, recipient: str, subject_part: str):
     deadline = time.monotonic() + EMAIL_TIMEOUT_SECONDS
     while True:
@@ -305,7 +321,9 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, deployment, tmp_path)
     assert expected <= names, names
 
     # dbt's output is in the log of the task that ran it, plain text (no colour codes)
-    records = flow_run_logs(base, flow_run_id)
+    # a flow run's process sends its log to the server in batches, the last after the run
+    # is marked completed: wait for the run's last record (its summary) to arrive
+    records = wait_for_log(base, flow_run_id, "Published ", "quality checks 59, failed 4")
     coloured = [record["message"] for record in records if "\x1b[" in record["message"]]
     assert not coloured, coloured[:5]
     (build_run,) = [run for run in task_runs if run["name"].startswith("dbt build")]
