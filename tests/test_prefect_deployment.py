@@ -292,6 +292,9 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, deployment, tmp_path)
         flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)
         state = wait_for_state(base, flow_run_id)
         assert state == "COMPLETED", (tmp_path / "worker.log").read_text()[-5000:]
+        # the flow run's process sends its log in batches, the last after the run is
+        # marked completed: wait for its summary before the worker (and it) stops
+        records = wait_for_log(base, flow_run_id, "Published ", "quality checks 59, failed 4")
     finally:
         stop(worker)
         worker_log.close()
@@ -321,9 +324,6 @@ def test_deploy_schedule_and_run_to_completed(prefect_env, deployment, tmp_path)
     assert expected <= names, names
 
     # dbt's output is in the log of the task that ran it, plain text (no colour codes)
-    # a flow run's process sends its log to the server in batches, the last after the run
-    # is marked completed: wait for the run's last record (its summary) to arrive
-    records = wait_for_log(base, flow_run_id, "Published ", "quality checks 59, failed 4")
     coloured = [record["message"] for record in records if "\x1b[" in record["message"]]
     assert not coloured, coloured[:5]
     (build_run,) = [run for run in task_runs if run["name"].startswith("dbt build")]
